@@ -1,0 +1,56 @@
+"""genimg app: Gradio tabs over the shipped checkpoints. `python app.py --help` for the options."""
+import argparse
+import sys
+
+import gradio as gr
+
+import genimg
+from genimg.ui import generate, interpolate
+
+INTRO = """# genimg
+Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
+shipped with it. Every tab has a *How it works* section. Everything runs on the CPU.
+"""
+
+
+def availability_note() -> str:
+    """A line naming the models that could not be loaded (the app runs without them)."""
+    missing = {name: entry["error"] for name, entry in genimg.models().items() if not entry["available"]}
+    if not missing:
+        return ""
+    lines = "\n".join(f"- `{name}`: {error}" for name, error in missing.items())
+    return f"**Unavailable models** (the rest work):\n{lines}"
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="genimg") as demo:
+        gr.Markdown(INTRO)
+        note = availability_note()
+        if note:
+            gr.Markdown(note)
+        with gr.Tabs():
+            generate.build_tab()
+            interpolate.build_tab()
+    return demo
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="genimg: a browser app for small image-generation models.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--checkpoints", default=None, help="folder of checkpoints (default: the shipped ones)")
+    args = parser.parse_args(argv)
+    if args.checkpoints:
+        genimg.set_checkpoint_dir(args.checkpoints)
+    for name, entry in genimg.models().items():
+        if not entry["available"]:
+            print(f"warning: {name} is unavailable: {entry['error']}", file=sys.stderr)
+    demo = build_demo()
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
+                max_file_size="20mb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""The public API: the functions the app, the tests and the benchmarks call.
+
+    import genimg
+    genimg.models()                                   # what is shipped, and what failed to load
+    images = genimg.generate("cgan-mnist", n=16, seed=3, label=7)
+    frames = genimg.interpolate("dcgan-fashion-mnist", seed_a=1, seed_b=2, steps=16)
+
+Bad arguments raise ValueError with a message meant for the person who typed them.
+"""
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from . import checkpoints, imaging
+from .data import DATASETS
+from .models import FAMILIES, build
+
+MAX_IMAGES = 64
+MAX_STEPS = 64
+MAX_SEED = 2**31 - 1
+GENERATORS = ("dcgan", "cgan", "vae", "vae2d")
+
+_checkpoint_dir = Path(os.environ.get("GENIMG_CHECKPOINTS", checkpoints.DEFAULT_DIR))
+_cache: dict = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class Model:
+    """A loaded checkpoint: the torch module in eval mode plus its card."""
+    name: str
+    family: str
+    dataset: str
+    classes: list
+    card: dict
+    module: torch.nn.Module = field(repr=False)
+
+    @property
+    def conditional(self) -> bool:
+        return self.family == "cgan"
+
+    @property
+    def is_gan(self) -> bool:
+        return self.family in ("dcgan", "cgan")
+
+    @property
+    def z_dim(self) -> int:
+        return self.module.z_dim
+
+
+def set_checkpoint_dir(path) -> None:
+    """Load checkpoints from another folder (the app's --checkpoints)."""
+    global _checkpoint_dir
+    with _lock:
+        _checkpoint_dir = Path(path)
+        _cache.clear()
+
+
+def checkpoint_dir() -> Path:
+    return _checkpoint_dir
+
+
+def load(name: str) -> Model:
+    """Load (once, then from cache) the checkpoint `name`; CheckpointError (a ValueError) says what is wrong."""
+    if isinstance(name, Model):
+        return name
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"A model name is a string such as 'dcgan-mnist', not {name!r}.")
+    with _lock:
+        if name not in _cache:
+            if not (_checkpoint_dir / f"{name}.json").exists() and not (_checkpoint_dir / f"{name}.safetensors").exists():
+                known = ", ".join(checkpoints.list_names(_checkpoint_dir)) or "none"
+                raise ValueError(f"No model named {name!r} in {_checkpoint_dir}; available: {known}.")
+            state, card = checkpoints.load(_checkpoint_dir, name)
+            if card["family"] not in FAMILIES:
+                raise checkpoints.CheckpointError(f"{name}: unknown family {card['family']!r} in its card.")
+            try:
+                module = build(card["family"], card["config"])
+            except (TypeError, ValueError) as error:
+                raise checkpoints.CheckpointError(f"{name}: the card's config is not valid ({error}).") from None
+            checkpoints.load_into(module, state, name).eval().requires_grad_(False)
+            classes = card.get("classes") or DATASETS.get(card["dataset"], {}).get("classes", [])
+            _cache[name] = Model(name, card["family"], card["dataset"], list(classes), card, module)
+        return _cache[name]
+
+
+def models() -> dict:
+    """Every checkpoint in the folder: {name: {family, dataset, description, available, error, metrics}}."""
+    result = {}
+    for name in checkpoints.list_names(_checkpoint_dir):
+        entry = {"family": None, "dataset": None, "description": "", "available": False, "error": None, "metrics": {}}
+        try:
+            model = load(name)
+            entry.update(family=model.family, dataset=model.dataset, available=True,
+                         description=FAMILIES[model.family][2], metrics=model.card.get("metrics", {}))
+        except ValueError as error:
+            entry["error"] = str(error)
+        result[name] = entry
+    return result
+
+
+def find(family: str, dataset: str) -> Model:
+    """The shipped model of a family for a dataset, e.g. find("cgan", "mnist")."""
+    return load(f"{family}-{dataset}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking what people type
+
+
+def whole_number(value, what: str, low: int, high: int) -> int:
+    """An int from an int, an integral float (gradio sends floats) or a numeric string; else a clear ValueError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}.") from None
+    if not math.isfinite(number) or number != int(number):
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, got {value!r}.")
+    if not low <= number <= high:
+        raise ValueError(f"{what} must be from {low} to {high}, got {int(number)}.")
+    return int(number)
+
+
+def real_number(value, what: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number from {low} to {high}, got {value!r}.") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{what} must be from {low} to {high}, got {value!r}.")
+    return number
+
+
+def class_index(model: Model, label) -> int:
+    """A class given by index or by name ('Sneaker', '7')."""
+    if isinstance(label, str) and label in model.classes:
+        return model.classes.index(label)
+    if isinstance(label, str) and label.strip().lstrip("-").isdigit():
+        label = int(label)
+    if isinstance(label, str):
+        raise ValueError(f"Unknown class {label!r} for {model.name}; classes: {', '.join(model.classes)}.")
+    return whole_number(label, "class", 0, len(model.classes) - 1)
+
+
+def generator_model(model) -> Model:
+    model = load(model)
+    if model.family not in GENERATORS:
+        raise ValueError(f"{model.name} is a {model.family}, not a generator; pick one of the dcgan, cgan or vae models.")
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling
+
+
+def latents(model: Model, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
+    """The n latent codes of a seed: the same seed always gives the same codes (and so the same images)."""
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, model.z_dim, generator=generator)
+    if truncation is not None:
+        # Truncation trick: redraw coordinates beyond +-truncation (fewer odd samples, less variety).
+        for _ in range(100):
+            outside = z.abs() > truncation
+            if not outside.any():
+                break
+            z[outside] = torch.randn(int(outside.sum()), generator=generator)
+        z = z.clamp(-truncation, truncation)
+    return z
+
+
+@torch.no_grad()
+def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Latent codes (and labels or class weights) -> images in [0, 1], shape (N, 1, 28, 28)."""
+    if model.is_gan:
+        return (model.module(z, labels if model.conditional else None) + 1) / 2
+    return model.module.decode(z)
+
+
+def _labels(model: Model, n: int, label) -> torch.Tensor | None:
+    if not model.conditional:
+        return None
+    if label is None:  # one of each class, in turn
+        return torch.arange(n) % len(model.classes)
+    return torch.full((n,), class_index(model, label), dtype=torch.long)
+
+
+def _truncation(model, truncation, temperature):
+    """GANs take `truncation` (None = off), VAEs take `temperature` (the prior's standard deviation)."""
+    if model.is_gan:
+        return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
+    return None, real_number(1.0 if temperature is None else temperature, "temperature", 0.0, 3.0)
+
+
+def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | None = None,
+             temperature: float | None = None) -> list:
+    """n images from a generator as 28x28 grayscale PIL images.
+
+    label: class index or name for conditional GANs (None: cycle through the classes).
+    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs only, 0 to 3 (default 1).
+    """
+    model = generator_model(model)
+    n = whole_number(n, "number of images", 1, MAX_IMAGES)
+    seed = whole_number(seed, "seed", 0, MAX_SEED)
+    if label is not None and not model.conditional:
+        raise ValueError(f"{model.name} is not conditional: it takes no class. Use a cgan model to choose the class.")
+    labels = _labels(model, n, label)
+    truncation, temperature = _truncation(model, truncation, temperature)
+    z = latents(model, n, seed, truncation) * temperature
+    return imaging.to_pil(decode(model, z, labels))
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation: keeps the norm that Gaussian codes have, so midpoints look like samples."""
+    cos = (a * b).sum(-1, keepdim=True) / (a.norm(dim=-1, keepdim=True) * b.norm(dim=-1, keepdim=True))
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    if float(so.min()) < 1e-6:  # (nearly) parallel codes: linear is the same path
+        return a + (b - a) * t
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / so
+
+
+def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: str = "spherical",
+                label_a=None, label_b=None, truncation: float | None = None,
+                temperature: float | None = None) -> list:
+    """Frames on the path between two latent codes (and, for conditional GANs, between two classes).
+
+    The first frame equals generate(model, 1, seed_a, label_a)[0], the last that of seed_b.
+    """
+    model = generator_model(model)
+    seed_a = whole_number(seed_a, "seed A", 0, MAX_SEED)
+    seed_b = whole_number(seed_b, "seed B", 0, MAX_SEED)
+    steps = whole_number(steps, "number of steps", 2, MAX_STEPS)
+    if mode not in ("linear", "spherical"):
+        raise ValueError(f"mode must be 'linear' or 'spherical', not {mode!r}.")
+    if (label_a is not None or label_b is not None) and not model.conditional:
+        raise ValueError(f"{model.name} is not conditional: it takes no class.")
+    truncation, temperature = _truncation(model, truncation, temperature)
+    z_a, z_b = latents(model, 1, seed_a, truncation), latents(model, 1, seed_b, truncation)
+    t = torch.linspace(0, 1, steps)[:, None]
+    z = (slerp(z_a, z_b, t) if mode == "spherical" else z_a + (z_b - z_a) * t) * temperature
+    labels = None
+    if model.conditional:
+        k = len(model.classes)
+        one_a = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_a is None else label_a)), k)
+        one_b = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_b is None else label_b)), k)
+        labels = one_a.float() * (1 - t) + one_b.float() * t  # class weights: morph one class into the other
+    return imaging.to_pil(decode(model, z, labels))
+
+
+def manifold(model, size: int = 20, scale: int = 1) -> Image.Image:
+    """The manifold map of a 2-D-latent VAE: decode a size x size grid of latent points.
+
+    The grid is spaced by the Gaussian's quantiles (as in Kingma & Welling's figure), so each cell
+    covers equal prior probability.
+    """
+    model = load(model)
+    if model.family != "vae2d":
+        raise ValueError(f"The manifold map needs a VAE with a 2-D latent (vae2d-...), not {model.name}.")
+    size = whole_number(size, "grid size", 2, 40)
+    q = torch.linspace(0.5 / size, 1 - 0.5 / size, size)
+    coords = torch.distributions.Normal(0, 1).icdf(q)
+    z = torch.stack(torch.meshgrid(coords, coords.flip(0), indexing="xy"), -1).reshape(-1, 2)
+    return imaging.grid(imaging.to_pil(decode(model, z)), columns=size, scale=scale, pad=0)
+
+
+@torch.no_grad()
+def classify(images: list, dataset: str) -> list:
+    """(class name, confidence) for each 28x28 image, by the dataset's shipped classifier."""
+    classifier = find("classifier", dataset)
+    probabilities = torch.softmax(classifier.module(imaging.to_tensor(images)), 1)
+    confidence, index = probabilities.max(1)
+    return [(classifier.classes[i], float(c)) for i, c in zip(index.tolist(), confidence.tolist())]

@@ -1,0 +1,176 @@
+"""Fashion-MNIST and MNIST: find them on disk (or download them), return uint8 tensors.
+
+Search order for a dataset: the `data` argument (train.py's --data), the GENIMG_DATA environment
+variable, the Debian package location under /usr/share/datasets, and last a torchvision download
+into ~/.cache/genimg. Each place may hold the original idx `.gz` files (directly, in a folder named
+after the dataset, or in torchvision's `<Name>/raw` layout) or an `mnist.npz`-style archive with
+x_train, y_train, x_test, y_test.
+"""
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = {
+    "fashion-mnist": {
+        "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
+        "folders": ["fashion-mnist", "FashionMNIST", "FashionMNIST/raw", "fashion_mnist"],
+        "npz": "fashion-mnist.npz",
+        "debian": "/usr/share/datasets/fashion-mnist",
+        "torchvision": "FashionMNIST",
+    },
+    "mnist": {
+        "classes": [str(d) for d in range(10)],
+        "folders": ["mnist", "MNIST", "MNIST/raw"],
+        "npz": "mnist.npz",
+        "debian": "/usr/share/datasets/mnist",
+        "torchvision": "MNIST",
+    },
+}
+IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+CACHE_DIR = Path.home() / ".cache" / "genimg"
+
+
+@dataclass
+class Dataset:
+    name: str
+    classes: list
+    train_images: torch.Tensor  # (N, 28, 28) uint8
+    train_labels: torch.Tensor  # (N,) int64
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    source: str
+
+
+def class_names(dataset: str) -> list:
+    return DATASETS[check_name(dataset)]["classes"]
+
+
+def check_name(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")
+    return dataset
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an idx file (gzipped or not): a big-endian header with the dimensions, then uint8 data."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path} is not an idx file of unsigned bytes.")
+    ndim = raw[3]
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    data = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path} is truncated: header says {dims}, found {data.size} bytes of data.")
+    return data.reshape(dims)
+
+
+def _find_file(folder: Path, stem: str):
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_idx_folder(folder: Path):
+    arrays = {}
+    for split, (images, labels) in IDX_FILES.items():
+        image_file, label_file = _find_file(folder, images), _find_file(folder, labels)
+        if image_file is None or label_file is None:
+            return None
+        arrays[split] = (read_idx(image_file), read_idx(label_file))
+    return arrays
+
+
+def _load_npz(path: Path):
+    with np.load(path, allow_pickle=False) as archive:
+        return {"train": (archive["x_train"], archive["y_train"]), "test": (archive["x_test"], archive["y_test"])}
+
+
+def _load_from(root: Path, spec: dict):
+    """Try every known layout under `root`; return arrays or None."""
+    for folder in [root] + [root / sub for sub in spec["folders"]]:
+        if not folder.is_dir():
+            continue
+        arrays = _load_idx_folder(folder)
+        if arrays is not None:
+            return arrays, str(folder)
+        for npz in (folder / spec["npz"], folder / "mnist.npz"):
+            # A bare mnist.npz only counts for MNIST, or inside a folder named after the dataset.
+            if npz.is_file() and (npz.name == spec["npz"] or folder != root or spec["npz"] == "mnist.npz"):
+                return _load_npz(npz), str(npz)
+    return None
+
+
+def _download(name: str, spec: dict):
+    import torchvision  # imported here: only the download path needs it
+
+    getattr(torchvision.datasets, spec["torchvision"])(str(CACHE_DIR), train=True, download=True)
+    getattr(torchvision.datasets, spec["torchvision"])(str(CACHE_DIR), train=False, download=True)
+    return _load_from(CACHE_DIR, spec)
+
+
+def load(name: str, data: str | os.PathLike | None = None, download: bool = True) -> Dataset:
+    """Load a dataset from the first place that has it; one clear error naming every place looked."""
+    spec = DATASETS[check_name(name)]
+    places = []
+    if data:
+        places.append(("--data", Path(data)))
+    if os.environ.get("GENIMG_DATA"):
+        places.append(("GENIMG_DATA", Path(os.environ["GENIMG_DATA"])))
+    places.append(("Debian package", Path(spec["debian"])))
+    places.append(("download cache", CACHE_DIR))
+    looked = []
+    for label, root in places:
+        found = _load_from(root, spec)
+        if found:
+            return _to_dataset(name, spec, *found)
+        looked.append(f"{label}: {root}")
+    if download:
+        try:
+            found = _download(name, spec)
+            if found:
+                return _to_dataset(name, spec, *found)
+            looked.append(f"torchvision download into {CACHE_DIR}: finished but the files were not found")
+        except Exception as error:  # network down, no torchvision, ...: reported below with the rest
+            looked.append(f"torchvision download into {CACHE_DIR}: failed ({type(error).__name__}: {error})")
+    raise FileNotFoundError(
+        f"Could not find the {name} dataset. Looked in:\n  " + "\n  ".join(looked) +
+        f"\nProvide it with --data PATH (or GENIMG_DATA=PATH): a folder with the idx files "
+        f"({', '.join(stem + '.gz' for pair in IDX_FILES.values() for stem in pair)}) or an npz with "
+        f"x_train, y_train, x_test, y_test; or allow the torchvision download."
+    )
+
+
+def _to_dataset(name, spec, arrays, source) -> Dataset:
+    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    for x, y in ((x_train, y_train), (x_test, y_test)):
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or len(x) != len(y):
+            raise ValueError(f"{source}: expected (N, 28, 28) images with N labels, got {x.shape} and {y.shape}.")
+    return Dataset(
+        name, spec["classes"],
+        torch.from_numpy(np.array(x_train, np.uint8)), torch.from_numpy(y_train.astype(np.int64)),
+        torch.from_numpy(np.array(x_test, np.uint8)), torch.from_numpy(y_test.astype(np.int64)),
+        source,
+    )
+
+
+def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float in [0, 1]."""
+    return images_uint8.unsqueeze(1).float().div_(255)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write a gzipped idx file of unsigned bytes (used to make synthetic data for tests and --dry-run)."""
+    array = np.ascontiguousarray(array, np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.tobytes())

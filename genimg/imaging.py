@@ -1,0 +1,93 @@
+"""Turning tensors into pictures: PIL images, labelled grids, strips, GIFs and loss curves (PIL only)."""
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+
+def to_pil(images: torch.Tensor) -> list:
+    """(N, 1, H, W) floats in [0, 1] -> list of grayscale PIL images."""
+    array = (images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy())
+    return [Image.fromarray(a[0], "L") for a in array]
+
+
+def to_tensor(images: list) -> torch.Tensor:
+    """List of PIL images -> (N, 1, H, W) floats in [0, 1]."""
+    return torch.from_numpy(np.stack([np.asarray(im.convert("L")) for im in images])).unsqueeze(1).float() / 255
+
+
+def _font(size: int):
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def grid(images: list, columns: int | None = None, scale: int = 1, captions: list | None = None,
+         pad: int = 2, background: int = 0) -> Image.Image:
+    """Tile images in rows; optional caption under each (the caption band is drawn white on dark)."""
+    n = len(images)
+    columns = columns or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    w, h = images[0].size
+    w, h = w * scale, h * scale
+    caption_h = 14 if captions else 0
+    canvas = Image.new("L", (columns * (w + pad) + pad, rows * (h + caption_h + pad) + pad), background)
+    draw = ImageDraw.Draw(canvas)
+    font = _font(10)
+    for i, image in enumerate(images):
+        x = pad + (i % columns) * (w + pad)
+        y = pad + (i // columns) * (h + caption_h + pad)
+        canvas.paste(image.convert("L").resize((w, h), Image.NEAREST), (x, y))
+        if captions:
+            draw.text((x + 1, y + h + 1), captions[i], fill=255, font=font)
+    return canvas
+
+
+def save_gif(frames: list, path: Path, duration_ms: int = 80, scale: int = 4, bounce: bool = True) -> Path:
+    """An endlessly looping GIF; with bounce the frames play forwards then backwards."""
+    frames = [f.convert("L").resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
+    if bounce and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0, optimize=False)
+    return Path(path)
+
+
+def line_plot(series: dict, title: str = "", size=(640, 360)) -> Image.Image:
+    """A small line chart of named series (each a list of (x, y)); enough for a loss curve without matplotlib."""
+    colours = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
+    width, height = size
+    left, right, top, bottom = 60, 20, 30, 40
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = _font(12)
+    points = [p for values in series.values() for p in values]
+    draw.text((left, 8), title, fill="black", font=font)
+    if not points:
+        return image
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
+    y0, y1 = float(np.percentile(ys, 1)), float(np.percentile(ys, 99))  # ignore rare spikes
+    if y1 - y0 < 1e-9:
+        y0, y1 = y0 - 1, y1 + 1
+
+    def to_px(x, y):
+        y = min(max(y, y0), y1)
+        return (left + (x - x0) / (x1 - x0) * (width - left - right),
+                height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom))
+
+    draw.rectangle([left, top, width - right, height - bottom], outline=(160, 160, 160))
+    for k in range(5):  # horizontal grid lines with their values
+        y = y0 + (y1 - y0) * k / 4
+        _, py = to_px(x0, y)
+        draw.line([left, py, width - right, py], fill=(230, 230, 230))
+        draw.text((4, py - 6), f"{y:.3g}", fill="black", font=font)
+    draw.text((left, height - bottom + 6), f"{x0:g}", fill="black", font=font)
+    draw.text((width - right - 60, height - bottom + 6), f"step {x1:g}", fill="black", font=font)
+    for i, (name, values) in enumerate(series.items()):
+        colour = colours[i % len(colours)]
+        if len(values) > 1:
+            draw.line([to_px(x, y) for x, y in values], fill=colour, width=2)
+        draw.text((left + 10 + 130 * i, top + 4), name, fill=colour, font=font)
+    return image

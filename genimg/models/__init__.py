@@ -1,0 +1,26 @@
+"""Model families. Each checkpoint's card names a family and a config; `build` makes the module."""
+from .classifier import Classifier
+from .gan import Discriminator, Generator
+from .vae import VAE
+
+# family -> (constructor of the shipped module, default config, short description)
+FAMILIES = {
+    "dcgan": (Generator, {"z_dim": 64, "width": 32, "num_classes": 0},
+              "DCGAN: a generator trained against a spectral-norm discriminator with the hinge loss"),
+    "cgan": (Generator, {"z_dim": 64, "width": 32, "num_classes": 10},
+             "Conditional GAN: class-conditional batch norm in the generator, projection discriminator"),
+    "vae": (VAE, {"z_dim": 16, "width": 32}, "Convolutional VAE with a 16-D latent"),
+    "vae2d": (VAE, {"z_dim": 2, "width": 32}, "Convolutional VAE with a 2-D latent (the manifold map)"),
+    "classifier": (Classifier, {"num_classes": 10, "width": 32, "feature_dim": 128},
+                   "CNN classifier: labels samples and gives the features for the quality metrics"),
+}
+
+
+def build(family: str, config: dict | None = None):
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown model family {family!r}; known: {', '.join(FAMILIES)}.")
+    constructor, defaults, _ = FAMILIES[family]
+    unknown = set(config or {}) - set(defaults)
+    if unknown:
+        raise ValueError(f"Config keys {sorted(unknown)} are not options of {family} ({sorted(defaults)}).")
+    return constructor(**{**defaults, **(config or {})})

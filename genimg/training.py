@@ -1,0 +1,528 @@
+"""Training loops for every model family, with resumable state, sample grids and collapse warnings.
+
+`train()` is the one entry point; train.py is a thin command line over it. Every hyperparameter
+sits in MODELS below. Each step re-seeds the random generators from (seed, step, rank), so a run
+is deterministic for a seed on a given device, and a run resumed from a saved state continues
+exactly as if it had never stopped.
+"""
+import json
+import math
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors import safe_open
+from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from . import __version__, checkpoints, data as datasets, imaging
+from .models import FAMILIES, build
+from .models.gan import Discriminator
+from .models.vae import vae_loss
+
+# What train.py can train. Every knob is here, visible; the command line can override steps.
+MODELS = {
+    "dcgan": dict(family="dcgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
+                  disc_width=32),
+    "cgan": dict(family="cgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
+                 disc_width=32),
+    "vae": dict(family="vae", steps=4000, batch_size=128, lr=1e-3, betas=(0.9, 0.999)),
+    "vae2d": dict(family="vae2d", steps=4000, batch_size=128, lr=1e-3, betas=(0.9, 0.999)),
+    "classifier": dict(family="classifier", steps=3000, batch_size=128, lr=3e-3, betas=(0.9, 0.999),
+                       weight_decay=0.05),
+}
+DRY_RUN = dict(steps=6, batch_size=16, sample_every=3, save_every=3)
+SAMPLE_SEED = 1234  # the fixed noise behind every progress grid
+COLLAPSE_CHECK_AFTER = 1000  # steps: before this the EMA generator is still close to its (blurry) start
+
+
+def checkpoint_name(model: str, dataset: str) -> str:
+    return f"{model}-{dataset}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Small pieces: devices, distributed set-up, seeding, data batches, progress
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for, but no CUDA GPU is available; use --device cpu.")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if device != "cpu":
+        raise ValueError(f"--device must be auto, cpu or cuda, not {device!r}.")
+    return torch.device("cpu")
+
+
+def init_distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); under torchrun, joins the process group (NCCL on GPUs, gloo on CPUs)."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    if world == 1:
+        return 0, 1
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return dist.get_rank(), world
+
+
+def seed_everything(seed: int, step: int, rank: int) -> None:
+    torch.manual_seed((seed * 1_000_003 + step) * 64 + rank)
+
+
+def synthetic_dataset(n_train: int = 256, n_test: int = 64) -> datasets.Dataset:
+    """A tiny labelled dataset made on the spot for --dry-run and tests: class k is a bar at angle k*18 degrees."""
+    rng = np.random.default_rng(0)
+    coords = np.stack(np.meshgrid(np.arange(28) - 13.5, np.arange(28) - 13.5, indexing="xy"))
+
+    def make(n):
+        labels = rng.integers(0, 10, n)
+        angles = labels * np.pi / 10 + rng.normal(0, 0.05, n)
+        normals = np.stack([-np.sin(angles), np.cos(angles)], 1)
+        distance = np.abs(np.einsum("nc,chw->nhw", normals, coords))
+        images = np.clip(255 * (2.5 - distance), 0, 255) * (np.hypot(*coords) < 12)
+        return torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels)
+
+    (xtr, ytr), (xte, yte) = make(n_train), make(n_test)
+    return datasets.Dataset("synthetic", [f"bar {k * 18} deg" for k in range(10)], xtr, ytr, xte, yte, "synthetic")
+
+
+class Batches:
+    """Epochs of shuffled indices; batch i of an epoch is a pure function of (seed, step), so resume is exact."""
+
+    def __init__(self, images, labels, batch_size, seed, rank, world, augment=None):
+        self.images, self.labels = images, labels
+        self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
+        self.per_epoch = max(1, len(images) // (batch_size * world))
+        self.augment = augment
+        self._epoch, self._order = None, None
+
+    def __call__(self, step):
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._order = torch.randperm(len(self.images), generator=torch.Generator().manual_seed(self.seed * 7919 + epoch))
+        start = (i * self.world + self.rank) * self.batch_size
+        index = self._order[start:start + self.batch_size]
+        x = datasets.to_float(self.images[index])
+        if self.augment:
+            x = self.augment(x)
+        return x, self.labels[index]
+
+
+def shift_and_flip(flip: bool):
+    """Augmentation for the classifier: random shifts of up to 2 pixels, and horizontal flips for garments."""
+
+    def augment(x):
+        padded = F.pad(x, (2, 2, 2, 2))
+        offsets = torch.randint(0, 5, (len(x), 2))
+        x = torch.stack([padded[i, :, dy:dy + 28, dx:dx + 28] for i, (dy, dx) in enumerate(offsets.tolist())])
+        if flip:
+            mirror = torch.rand(len(x)) < 0.5
+            x[mirror] = x[mirror].flip(-1)
+        return x
+
+    return augment
+
+
+class Progress:
+    """A one-line progress bar with the losses, speed and time left (a plain log line when not on a terminal)."""
+
+    def __init__(self, total, start, enabled=True):
+        self.total, self.start_step, self.enabled = total, start, enabled
+        self.t0 = self.last = time.time()
+        self.tty = sys.stderr.isatty()
+
+    def update(self, step, losses, force=False):
+        now = time.time()
+        if not self.enabled or (not force and now - self.last < (0.5 if self.tty else 30)):
+            return
+        self.last = now
+        done = step - self.start_step
+        rate = done / max(now - self.t0, 1e-9)
+        eta = (self.total - step) / rate if rate > 0 else 0
+        bar = "#" * int(30 * step / self.total)
+        text = (f"[{bar:<30}] {step}/{self.total} " + " ".join(f"{k} {v:.3f}" for k, v in losses.items()) +
+                f" | {rate:.1f} it/s | {eta / 60:.1f} min left")
+        print(("\r" + text) if self.tty else text, end="" if self.tty else "\n", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.enabled and self.tty:
+            print(file=sys.stderr)
+
+
+def warn(message: str, history: dict, step: int) -> None:
+    print(f"\nWARNING (step {step}): {message}", file=sys.stderr, flush=True)
+    history.setdefault("warnings", []).append([step, message])
+
+
+# ----------------------------------------------------------------------------------------------
+# Optimiser state in safetensors (no pickles even for the resume state)
+
+
+def optimizer_tensors(prefix: str, optimizer) -> tuple[dict, list]:
+    state = optimizer.state_dict()
+    tensors = {f"{prefix}.{index}.{key}": value for index, entry in state["state"].items()
+               for key, value in entry.items() if torch.is_tensor(value)}
+    return tensors, state["param_groups"]
+
+
+def restore_optimizer(prefix: str, optimizer, tensors: dict, param_groups: list) -> None:
+    state = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            index, name = key[len(prefix) + 1:].split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": param_groups})
+
+
+# ----------------------------------------------------------------------------------------------
+# The model families: each sets up its modules and optimisers, and defines one training step.
+
+
+def unwrap(module):
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+class GANTrainer:
+    """Hinge loss, spectral-norm discriminator, EMA of the generator's weights."""
+
+    def __init__(self, spec, family, num_classes, device, world):
+        self.spec, self.device = spec, device
+        self.conditional = family == "cgan"
+        self.generator = build(family).to(device)
+        self.discriminator = Discriminator(spec["disc_width"], 10 if self.conditional else 0).to(device)
+        self.ema = build(family).to(device).eval()
+        self.ema.load_state_dict(self.generator.state_dict())
+        self.ema.requires_grad_(False)
+        if world > 1:
+            self.generator = DistributedDataParallel(self.generator)
+            self.discriminator = DistributedDataParallel(self.discriminator)
+        self.optimizers = {
+            "opt_g": torch.optim.Adam(self.generator.parameters(), spec["lr"], betas=spec["betas"]),
+            "opt_d": torch.optim.Adam(self.discriminator.parameters(), spec["lr"], betas=spec["betas"]),
+        }
+        self.modules = {"generator": self.generator, "discriminator": self.discriminator, "ema": self.ema}
+
+    def step(self, x, labels, autocast):
+        x = x.to(self.device) * 2 - 1
+        labels = labels.to(self.device) if self.conditional else None
+        z = torch.randn(len(x), unwrap(self.generator).z_dim, device=self.device)
+        opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
+        with autocast:
+            fake = self.generator(z, labels)
+            both = torch.cat([x, fake.detach()])
+            scores = self.discriminator(both, None if labels is None else torch.cat([labels, labels]))
+            real_score, fake_score = scores.float().split(len(x))
+            loss_d = F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # Generator step: reuse the fake batch; the discriminator is frozen (no gradients for its weights).
+        disc = unwrap(self.discriminator)
+        disc.requires_grad_(False)
+        with autocast:
+            loss_g = -disc(fake, labels).float().mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        disc.requires_grad_(True)
+        self.update_ema()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                "d_real": real_score.mean().item(), "d_fake": fake_score.mean().item()}
+
+    @torch.no_grad()
+    def update_ema(self):
+        decay = self.spec["ema_decay"]
+        generator = unwrap(self.generator)
+        for ema_p, p in zip(self.ema.parameters(), generator.parameters()):
+            ema_p.lerp_(p.detach(), 1 - decay)
+        for ema_b, b in zip(self.ema.buffers(), generator.buffers()):
+            ema_b.copy_(b)
+
+    @torch.no_grad()
+    def samples(self, n=64):
+        g = torch.Generator().manual_seed(SAMPLE_SEED)
+        z = torch.randn(n, self.ema.z_dim, generator=g).to(self.device)
+        labels = (torch.arange(n) % 10).to(self.device) if self.conditional else None
+        return (self.ema(z, labels).float() + 1) / 2
+
+    @torch.no_grad()
+    def export(self, batches=100, batch_size=256):
+        """The EMA generator, with batch-norm statistics re-measured for its own (averaged) weights."""
+        for m in self.ema.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average over the calibration batches
+        self.ema.train()
+        g = torch.Generator().manual_seed(SAMPLE_SEED)
+        for _ in range(batches):
+            z = torch.randn(batch_size, self.ema.z_dim, generator=g).to(self.device)
+            labels = torch.randint(0, 10, (batch_size,), generator=g).to(self.device) if self.conditional else None
+            self.ema(z, labels)
+        self.ema.eval()
+        for m in self.ema.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = 0.1
+        return self.ema
+
+    def evaluate(self, dataset):
+        return {}
+
+
+class VAETrainer:
+    def __init__(self, spec, family, num_classes, device, world):
+        self.spec, self.device = spec, device
+        self.model = build(family).to(device)
+        self.net = DistributedDataParallel(self.model) if world > 1 else self.model
+        self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
+        self.modules = {"model": self.model}
+
+    def step(self, x, labels, autocast):
+        x = x.to(self.device)
+        with autocast:
+            logits, mean, logvar = self.net(x)
+            loss, reconstruction, kl = vae_loss(logits.float(), x, mean.float(), logvar.float())
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "recon": reconstruction.item(), "kl": kl.item()}
+
+    @torch.no_grad()
+    def samples(self, n=64):
+        g = torch.Generator().manual_seed(SAMPLE_SEED)
+        self.model.eval()
+        images = self.model.decode(torch.randn(n, self.model.z_dim, generator=g).to(self.device))
+        self.model.train()
+        return images
+
+    def export(self):
+        return self.model.eval()
+
+    @torch.no_grad()
+    def evaluate(self, dataset):
+        self.model.eval()
+        total = 0.0
+        for chunk in datasets.to_float(dataset.test_images).split(1000):
+            x = chunk.to(self.device)
+            mean, logvar = self.model.encode(x)
+            total += vae_loss(self.model.decode_logits(mean + 0 * logvar), x, mean, logvar)[0].item() * len(x)
+        self.model.train()
+        return {"test_neg_elbo_nats": round(total / len(dataset.test_images), 2)}
+
+
+class ClassifierTrainer:
+    def __init__(self, spec, family, num_classes, device, world):
+        self.spec, self.device = spec, device
+        self.model = build(family, {"num_classes": num_classes}).to(device)
+        self.net = DistributedDataParallel(self.model) if world > 1 else self.model
+        self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), spec["lr"], betas=spec["betas"],
+                                                    weight_decay=spec["weight_decay"])}
+        self.modules = {"model": self.model}
+
+    def step(self, x, labels, autocast):
+        x, labels = x.to(self.device), labels.to(self.device)
+        with autocast:
+            loss = F.cross_entropy(self.net(x).float(), labels)
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    def samples(self, n=64):
+        return None
+
+    def export(self):
+        return self.model.eval()
+
+    @torch.no_grad()
+    def evaluate(self, dataset):
+        self.model.eval()
+        correct = 0
+        for x, y in zip(datasets.to_float(dataset.test_images).split(1000), dataset.test_labels.split(1000)):
+            correct += (self.model(x.to(self.device)).argmax(1).cpu() == y).sum().item()
+        self.model.train()
+        return {"test_accuracy": round(correct / len(dataset.test_images), 4)}
+
+
+TRAINERS = {"dcgan": GANTrainer, "cgan": GANTrainer, "vae": VAETrainer, "vae2d": VAETrainer,
+            "classifier": ClassifierTrainer}
+
+
+def learning_rate(spec, step, total):
+    """Classifier and VAEs: short warm-up, then cosine decay to zero. GANs: constant (the EMA smooths them)."""
+    if spec["family"] in ("dcgan", "cgan"):
+        return spec["lr"]
+    warmup = max(1, total // 20)
+    if step < warmup:
+        return spec["lr"] * (step + 1) / warmup
+    return spec["lr"] * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The loop
+
+
+def diversity(images: torch.Tensor) -> float:
+    """Mean pairwise distance between images: falls toward zero when a generator collapses."""
+    flat = images.flatten(1).float()
+    return torch.pdist(flat).mean().item()
+
+
+def save_state(path, trainer, step, history, elapsed, meta):
+    tensors, groups = {}, {}
+    for name, module in trainer.modules.items():
+        tensors.update({f"{name}.{k}": v for k, v in unwrap(module).state_dict().items()})
+    for name, optimizer in trainer.optimizers.items():
+        opt_tensors, groups[name] = optimizer_tensors(name, optimizer)
+        tensors.update(opt_tensors)
+    info = dict(meta, step=step, history=history, elapsed=elapsed, param_groups=groups)
+    checkpoints.save_tensors(path, tensors, metadata={"genimg_state": json.dumps(info)})
+
+
+def load_state(path, trainer, meta):
+    with safe_open(str(path), "pt") as f:
+        info = json.loads(f.metadata()["genimg_state"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    for key in ("model", "dataset", "seed"):
+        if info[key] != meta[key]:
+            raise ValueError(f"{path} was saved by a run with {key}={info[key]!r}, not {meta[key]!r}; "
+                             f"use another --run-dir or drop --resume.")
+    for name, module in trainer.modules.items():
+        prefix = name + "."
+        unwrap(module).load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    for name, optimizer in trainer.optimizers.items():
+        restore_optimizer(name, optimizer, tensors, info["param_groups"][name])
+    return info["step"], info["history"], info["elapsed"]
+
+
+def train(model: str, dataset: str, steps: int | None = None, epochs: float | None = None, device: str = "auto",
+          out: str | Path = checkpoints.DEFAULT_DIR, run_dir: str | Path | None = None, resume: bool = False,
+          seed: int = 0, data: str | None = None, dry_run: bool = False, sample_every: int = 500,
+          save_every: int = 500, log_every: int = 50, command: str = "", quiet: bool = False) -> dict:
+    """Train one model on one dataset; write the run folder (state, grids, loss curve) and the checkpoint."""
+    if model not in MODELS:
+        raise ValueError(f"Unknown model {model!r}; train.py can train: {', '.join(MODELS)}.")
+    spec = dict(MODELS[model])
+    if dry_run:
+        spec.update(batch_size=DRY_RUN["batch_size"])
+        steps = steps or DRY_RUN["steps"]
+        sample_every, save_every, log_every = DRY_RUN["sample_every"], DRY_RUN["save_every"], 1
+    device = resolve_device(device)
+    rank, world = init_distributed(device)
+    is_main = rank == 0
+    name = checkpoint_name(model, dataset)
+    run_dir = Path(run_dir or Path("runs") / name)
+    state_path = run_dir / "state.safetensors"
+
+    data_set = synthetic_dataset() if dry_run else datasets.load(dataset, data)
+    batches = Batches(data_set.train_images, data_set.train_labels, spec["batch_size"], seed, rank, world,
+                      augment=shift_and_flip(dataset == "fashion-mnist") if spec["family"] == "classifier" else None)
+    if epochs is not None and steps is None:
+        steps = max(1, round(epochs * batches.per_epoch))
+    total = steps or spec["steps"]
+
+    seed_everything(seed, -1, 0)  # identical initial weights on every rank
+    trainer = TRAINERS[spec["family"]](spec, spec["family"], len(data_set.classes), device, world)
+    meta = {"model": model, "dataset": dataset, "seed": seed}
+    start, history, elapsed = 0, {}, 0.0
+    if resume and state_path.is_file():
+        start, history, elapsed = load_state(state_path, trainer, meta)
+        if is_main and not quiet:
+            print(f"Resuming {name} from step {start} ({state_path}).", file=sys.stderr)
+    elif resume and is_main and not quiet:
+        print(f"No saved state at {state_path}; starting from step 0.", file=sys.stderr)
+    if is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext())
+    real_diversity = diversity(datasets.to_float(data_set.test_images[:64]) * 2 - 1)
+    progress = Progress(total, start, enabled=is_main and not quiet)
+    window, t0 = {}, time.time() - elapsed
+    for step in range(start, total):
+        seed_everything(seed, step, rank)
+        lr = learning_rate(spec, step, total)
+        for optimizer in trainer.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        x, labels = batches(step)
+        losses = trainer.step(x, labels, autocast)
+        for k, v in losses.items():
+            window.setdefault(k, []).append(v)
+        done = step + 1
+        if done % log_every == 0 or done == total:
+            for k, values in window.items():
+                history.setdefault(k, []).append([done, float(np.mean(values))])
+            if spec["family"] in ("dcgan", "cgan") and np.mean(window["loss_d"]) < 0.05:
+                warn("discriminator loss has fallen to about 0: it wins outright and the generator gets no "
+                     "useful gradient. Training has likely collapsed; resume from an earlier state or lower the lr.",
+                     history, done)
+            window = {}
+        progress.update(done, losses)
+        if is_main and (done % sample_every == 0 or done == total):
+            images = trainer.samples(80 if spec["family"] == "cgan" else 64)
+            if images is not None:
+                columns = 10 if spec["family"] == "cgan" else 8
+                picture = imaging.grid(imaging.to_pil(images.cpu()), columns=columns, scale=2)
+                picture.save(run_dir / f"samples_{done:06d}.png")
+                picture.save(run_dir / "samples.png")
+                ratio = diversity(images.cpu() * 2 - 1) / real_diversity
+                history.setdefault("diversity", []).append([done, ratio])
+                if spec["family"] in ("dcgan", "cgan") and done >= COLLAPSE_CHECK_AFTER and ratio < 0.5:
+                    warn(f"sample diversity fell to {ratio:.2f} of the real data's: the generator is collapsing "
+                         f"onto a few outputs (mode collapse).", history, done)
+            curves = {k: v for k, v in history.items() if k not in ("warnings", "diversity")}
+            imaging.line_plot(curves, title=f"{name}: training losses").save(run_dir / "loss.png")
+        if is_main and (done % save_every == 0 or done == total):
+            save_state(state_path, trainer, done, history, time.time() - t0, meta)
+    progress.close()
+
+    result = {"name": name, "steps": total, "run_dir": str(run_dir)}
+    if is_main:
+        wall_time = time.time() - t0
+        module = trainer.export()
+        metrics = trainer.evaluate(data_set)
+        final = {k: round(v[-1][1], 4) for k, v in history.items() if k not in ("warnings", "diversity") and v}
+        card = {
+            "family": spec["family"], "config": {**FAMILIES[spec["family"]][1], **module_config(module)},
+            "dataset": dataset, "classes": datasets.class_names(dataset),
+            "steps": total, "batch_size": spec["batch_size"] * world, "wall_time_s": round(wall_time, 1),
+            "device": device_description(device, world), "command": command, "seed": seed,
+            "hyperparameters": {k: v for k, v in spec.items() if k != "family"},
+            "metrics": {**metrics, "final_losses": final}, "warnings": history.get("warnings", []),
+            "genimg_version": __version__,
+            "data_source": "synthetic bars (--dry-run): not a usable model" if dry_run else data_set.source,
+        }
+        path = checkpoints.save(Path(out), name, module.state_dict(), card)
+        result.update(path=str(path), metrics=metrics)
+        if not quiet:
+            print(f"Saved {path} ({path.stat().st_size / 1e6:.2f} MB) after {total} steps in {wall_time / 60:.1f} min; "
+                  f"{metrics}", file=sys.stderr)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return result
+
+
+def module_config(module):
+    """The constructor arguments that differ per dataset (the class count), read back from the module."""
+    if hasattr(module, "head"):
+        return {"num_classes": module.head.out_features}
+    return {}
+
+
+def device_description(device: torch.device, world: int) -> str:
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = f"CPU ({torch.get_num_threads()} threads)"
+    return f"{world} x {name}" if world > 1 else name

@@ -1,0 +1,104 @@
+"""Generate tab: sample a grid from any generator, labelled by the dataset's classifier; the VAE manifold map."""
+import gradio as gr
+
+import genimg
+from genimg import imaging
+from genimg.data import class_names
+
+from .common import (DATASET_CHOICES, EVERY_CLASS, FAMILY_CHOICES, checkpoint_name, class_choices,
+                     output_path, user_errors)
+
+HOW_IT_WORKS = r"""
+**DCGAN.** A generator $G$ turns a random code $z \sim \mathcal N(0, I)$ into an image; a discriminator $D$
+scores images as real or generated. They are trained against each other with the hinge loss:
+$$L_D = \mathbb E_x[\max(0, 1 - D(x))] + \mathbb E_z[\max(0, 1 + D(G(z)))], \qquad L_G = -\mathbb E_z[D(G(z))]$$
+Spectral normalisation keeps $D$ smooth, and the app uses an exponential moving average of $G$'s weights,
+which gives cleaner samples than the last training step.
+
+**Conditional GAN.** The same game with a class label $y$ given to both networks: $G(z, y)$ uses a scale and
+shift per class in its batch norm; $D$ adds a *projection* term $\langle \mathrm{embed}(y), \phi(x) \rangle$.
+Choose the class and the generator must draw that class.
+
+**VAE.** An encoder maps an image to a Gaussian $q(z|x)$, a decoder maps $z$ back to pixel probabilities.
+It maximises the evidence lower bound:
+$$\mathcal L = \mathbb E_{q(z|x)}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,\mathcal N(0, I))$$
+Sampling decodes $z \sim \mathcal N(0, I)$. VAE samples are smoother (blurrier) than GAN samples: the
+reconstruction term averages over what the code leaves uncertain. With a **2-D latent** every code is a point
+on a plane; the **manifold map** decodes a grid of such points, showing how the model lays out the dataset.
+
+**Controls.** *Seed*: the same seed always gives the same images. *Truncation* (GANs): redraw code values
+beyond $\pm t$; smaller $t$ gives more typical, less varied images (0 = off). *Temperature* (VAEs): the
+standard deviation of the codes; below 1 gives safer, blurrier images, above 1 stranger ones.
+Under each image: the label and confidence of a separate CNN classifier trained on the same dataset.
+"""
+
+
+@user_errors
+def generate_grid(family_label, dataset_label, class_label, seed, count, truncation, temperature):
+    """-> (grid PNG path shown, same PNG for download, caption markdown)."""
+    model = genimg.load(checkpoint_name(family_label, dataset_label))
+    label = class_label if model.conditional and class_label not in (None, "", EVERY_CLASS) else None
+    images = genimg.generate(model, n=count, seed=seed, label=label,
+                             truncation=(truncation or None) if model.is_gan else None,
+                             temperature=temperature if not model.is_gan else None)
+    try:
+        captions = [f"{name} {confidence:.0%}" for name, confidence in genimg.classify(images, model.dataset)]
+        note = "Under each image: the classifier's label and confidence."
+    except ValueError as error:  # the classifier is unavailable: show the samples without labels
+        captions, note = None, f"Labels unavailable: {error}"
+    picture = imaging.grid(images, columns=min(8, len(images)), scale=4, captions=captions)
+    path = output_path(".png")
+    picture.save(path)
+    card = model.card
+    info = (f"**{model.name}**: {len(images)} images, seed {int(seed)}. Trained {card['steps']:,} steps in "
+            f"{card['wall_time_s'] / 60:.0f} min on {card['device']}. {note}")
+    return path, path, info
+
+
+@user_errors
+def manifold_map(dataset_label, size):
+    """-> PNG path of the 2-D VAE's decoded latent grid."""
+    picture = genimg.manifold(checkpoint_name("VAE (2-D latent)", dataset_label), size=size, scale=2)
+    path = output_path(".png")
+    picture.save(path)
+    return path
+
+
+def controls_for(family_label, dataset_label):
+    """Show the controls that apply to the chosen model (class, truncation, temperature, manifold map)."""
+    family = FAMILY_CHOICES.get(family_label, "dcgan")
+    gan = family in ("dcgan", "cgan")
+    return (gr.update(visible=family == "cgan", choices=class_choices(dataset_label, class_names), value=EVERY_CLASS),
+            gr.update(visible=gan), gr.update(visible=not gan), gr.update(visible=family == "vae2d"))
+
+
+def build_tab():
+    with gr.Tab("Generate", id="generate"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                family = gr.Dropdown(choices=list(FAMILY_CHOICES), value="Conditional GAN", label="Model")
+                dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
+                label = gr.Dropdown(choices=class_choices("Fashion-MNIST", class_names), value=EVERY_CLASS,
+                                    label="Class", visible=True)
+                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.api.MAX_SEED)
+                count = gr.Slider(minimum=1, maximum=64, value=32, step=1, label="Number of images")
+                truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")
+                temperature = gr.Slider(minimum=0, maximum=2, value=1, step=0.05, label="Temperature", visible=False)
+                button = gr.Button("Generate", variant="primary")
+            with gr.Column(scale=2):
+                picture = gr.Image(label="Samples", format="png", type="filepath", buttons=["download", "fullscreen"])
+                download = gr.File(label="Download PNG")
+                info = gr.Markdown()
+        with gr.Accordion("Manifold map (VAE with a 2-D latent)", open=False, visible=False) as manifold_box:
+            size = gr.Slider(minimum=4, maximum=30, value=20, step=1, label="Grid size")
+            manifold_button = gr.Button("Draw the manifold map")
+            manifold_image = gr.Image(label="Decoded latent grid", format="png", type="filepath")
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                        {"left": "$", "right": "$", "display": False}])
+        inputs = [family, dataset, label, seed, count, truncation, temperature]
+        button.click(generate_grid, inputs, [picture, download, info], api_name="generate")
+        manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold")
+        for control in (family, dataset):
+            control.change(controls_for, [family, dataset], [label, truncation, temperature, manifold_box],
+                           api_visibility="private")

@@ -1,0 +1,65 @@
+"""Train genimg's models: `python train.py MODEL --dataset NAME`; `python train.py --list` shows what it can train.
+
+Runs on the GPU when there is one (bf16 autocast), on the CPU otherwise. Under torchrun it trains
+with DistributedDataParallel: `torchrun --nproc_per_node 2 train.py dcgan --dataset mnist`.
+"""
+import argparse
+import shlex
+import sys
+
+import torch
+
+from genimg import checkpoints
+from genimg.data import DATASETS
+from genimg.models import FAMILIES
+from genimg.training import MODELS, train
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", nargs="?", choices=sorted(MODELS), help="what to train (see --list)")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="fashion-mnist")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")
+    length.add_argument("--epochs", type=float, help="passes over the training set instead of --steps")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--out", default=str(checkpoints.DEFAULT_DIR), help="where the checkpoint and card go")
+    parser.add_argument("--run-dir", help="state, sample grids and loss curve (default runs/MODEL-DATASET)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last saved state")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", help="folder with the dataset (idx .gz files or mnist.npz)")
+    parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids and loss plots")
+    parser.add_argument("--save-every", type=int, default=500, help="steps between resumable saved states")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    parser.add_argument("--dry-run", action="store_true", help="a few steps on tiny synthetic data, in seconds")
+    parser.add_argument("--list", action="store_true", help="list what train.py can train and exit")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        print(f"{'model':<11} {'steps':>6} {'batch':>5}  description")
+        for name, spec in MODELS.items():
+            print(f"{name:<11} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}")
+        print(f"datasets: {', '.join(DATASETS)}")
+        return 0
+    if args.model is None:
+        parser.error("name a MODEL to train, or use --list")
+    for option in ("steps", "epochs", "sample_every", "save_every", "threads"):
+        value = getattr(args, option)
+        if value is not None and value <= 0:
+            parser.error(f"--{option.replace('_', '-')} must be positive, got {value}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        train(args.model, args.dataset, steps=args.steps, epochs=args.epochs, device=args.device, out=args.out,
+              run_dir=args.run_dir, resume=args.resume, seed=args.seed, data=args.data, dry_run=args.dry_run,
+              sample_every=args.sample_every, save_every=args.save_every,
+              command="python train.py " + shlex.join(argv))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
