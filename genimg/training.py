@@ -249,6 +249,9 @@ class GANTrainer:
 
     @torch.no_grad()
     def samples(self, n=64):
+        # The EMA weights need their own batch-norm statistics: the generator's running ones do not fit them
+        # and turn the samples to grey mush. (update_ema copies the generator's buffers again next step.)
+        self.export(batches=10, batch_size=128)
         g = torch.Generator().manual_seed(SAMPLE_SEED)
         z = torch.randn(n, self.ema.z_dim, generator=g).to(self.device)
         labels = (torch.arange(n) % 10).to(self.device) if self.conditional else None
