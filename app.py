@@ -1,5 +1,6 @@
 """genimg app: Gradio tabs over the shipped checkpoints. `python app.py --help` for the options."""
 import argparse
+import os
 import sys
 
 import gradio as gr
@@ -36,8 +37,11 @@ def build_demo() -> gr.Blocks:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="genimg: a browser app for small image-generation models.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for every interface)")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    # Hugging Face Spaces sets GRADIO_SERVER_NAME=0.0.0.0; honour it unless --host is given.
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                        help="port to listen on (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--checkpoints", default=None, help="folder of checkpoints (default: the shipped ones)")
     args = parser.parse_args(argv)
