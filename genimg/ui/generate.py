@@ -78,8 +78,10 @@ def build_tab():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(FAMILY_CHOICES), value="Conditional GAN", label="Model")
                 dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
+                # allow_custom_value: the choices shown are Fashion-MNIST's until the dataset changes, but an API
+                # call names MNIST's classes directly; genimg checks the class and explains a wrong one.
                 label = gr.Dropdown(choices=class_choices("Fashion-MNIST", class_names), value=EVERY_CLASS,
-                                    label="Class", visible=True)
+                                    label="Class", visible=True, allow_custom_value=True)
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.api.MAX_SEED)
                 count = gr.Slider(minimum=1, maximum=64, value=32, step=1, label="Number of images")
                 truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")

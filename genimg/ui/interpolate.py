@@ -52,8 +52,9 @@ def build_tab():
                     seed_a = gr.Number(value=1, precision=0, label="Seed A", minimum=0, maximum=genimg.api.MAX_SEED)
                     seed_b = gr.Number(value=2, precision=0, label="Seed B", minimum=0, maximum=genimg.api.MAX_SEED)
                 with gr.Row():
-                    class_a = gr.Dropdown(choices=names, value=names[7], label="Class A")
-                    class_b = gr.Dropdown(choices=names, value=names[9], label="Class B")
+                    # allow_custom_value: API calls for MNIST name digits, not the Fashion-MNIST choices shown first.
+                    class_a = gr.Dropdown(choices=names, value=names[7], label="Class A", allow_custom_value=True)
+                    class_b = gr.Dropdown(choices=names, value=names[9], label="Class B", allow_custom_value=True)
                 steps = gr.Slider(minimum=2, maximum=64, value=16, step=1, label="Number of frames")
                 mode = gr.Radio(choices=["Spherical", "Linear"], value="Spherical", label="Path")
                 button = gr.Button("Interpolate", variant="primary")

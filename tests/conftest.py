@@ -1,0 +1,54 @@
+"""Shared fixtures: dry-run checkpoints of every model for both datasets, made once per session.
+
+Nothing here reads the shipped checkpoints/ or runs/ folders (only tests/test_shipped.py looks at checkpoints/).
+"""
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # genimg, train.py and app.py import however pytest is started
+
+import genimg  # noqa: E402
+import genimg.api  # noqa: E402
+from genimg.training import train  # noqa: E402
+
+torch.set_num_threads(1)  # the machine is shared with training jobs; the tests stay on one core
+
+MODELS = ("dcgan", "cgan", "vae", "vae2d", "classifier")
+DATASETS = ("fashion-mnist", "mnist")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dry_run_dir(tmp_path_factory) -> Path:
+    """A folder with a dry-run checkpoint (and card) for each of the 10 model/dataset pairs."""
+    root = tmp_path_factory.mktemp("dry-run")
+    out = root / "checkpoints"
+    for dataset in DATASETS:
+        for model in MODELS:
+            train(model, dataset, dry_run=True, out=out, run_dir=root / "runs" / f"{model}-{dataset}", quiet=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def dry_run_runs(dry_run_dir) -> Path:
+    """The run folders written by the dry runs above."""
+    return dry_run_dir.parent / "runs"
+
+
+@pytest.fixture
+def checkpoint_dir(dry_run_dir):
+    """Point the API at the dry-run checkpoints for one test; restore the previous folder after it."""
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(dry_run_dir)
+    yield dry_run_dir
+    genimg.set_checkpoint_dir(previous)

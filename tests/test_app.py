@@ -1,0 +1,181 @@
+"""The Gradio app: event functions called directly, then the live server through gradio_client."""
+import subprocess
+import sys
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import genimg
+import genimg.ui.common
+from genimg.ui.common import EVERY_CLASS
+from genimg.ui.generate import controls_for, generate_grid, manifold_map
+from genimg.ui.interpolate import classes_for, interpolate_frames
+
+from conftest import ROOT, free_port
+
+
+@pytest.fixture(scope="module", autouse=True)
+def output_dir(tmp_path_factory):
+    """The app's pictures go to a private folder (still under the temp dir, where gradio serves files from)."""
+    folder = tmp_path_factory.mktemp("app-output")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(genimg.ui.common, "OUTPUT_DIR", folder)
+        yield folder
+
+
+def frame_count(path):
+    with Image.open(path) as image:
+        return getattr(image, "n_frames", 1)
+
+
+def image_format(path):
+    with Image.open(path) as image:
+        return image.format, image.size
+
+
+# ---- event functions called directly ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("checkpoint_dir")
+class TestEventFunctions:
+    @pytest.mark.parametrize("family", ["DCGAN", "Conditional GAN", "VAE", "VAE (2-D latent)"])
+    def test_generate_grid(self, family, output_dir):
+        shown, download, info = generate_grid(family, "MNIST", EVERY_CLASS, 3, 5, 0, 1)
+        assert shown == download and Path(shown).parent == output_dir
+        fmt, (width, height) = image_format(shown)
+        assert fmt == "PNG"
+        assert width == 2 + 5 * (4 * 28 + 2)  # 5 columns of 4x images with 2-pixel gaps
+        assert "5 images, seed 3" in info and "classifier" in info
+
+    def test_generate_grid_with_a_class_and_truncation(self):
+        path, _, info = generate_grid("Conditional GAN", "Fashion-MNIST", "Sneaker", 0, 3, 0.5, 1)
+        assert image_format(path)[0] == "PNG" and "cgan-fashion-mnist" in info
+
+    def test_generate_grid_without_a_classifier_still_draws(self, dry_run_dir, tmp_path):
+        for suffix in (".json", ".safetensors"):
+            (tmp_path / f"vae-mnist{suffix}").write_bytes((dry_run_dir / f"vae-mnist{suffix}").read_bytes())
+        genimg.set_checkpoint_dir(tmp_path)  # restored by the checkpoint_dir fixture
+        path, _, info = generate_grid("VAE", "MNIST", EVERY_CLASS, 0, 2, 0, 1)
+        assert Path(path).is_file() and "Labels unavailable" in info
+
+    def test_manifold_map(self):
+        path = manifold_map("Fashion-MNIST", 6)
+        assert image_format(path) == ("PNG", (6 * 56, 6 * 56))
+
+    @pytest.mark.parametrize("family, classes", [("DCGAN", (None, None)), ("Conditional GAN", ("Sneaker", "Bag")),
+                                                 ("VAE", (None, None))])
+    def test_interpolate_frames(self, family, classes):
+        strip, gif = interpolate_frames(family, "Fashion-MNIST", 1, 2, *classes, 6, "Linear")
+        assert image_format(strip) == ("PNG", (2 + 6 * (3 * 28 + 2), 2 + 3 * 28 + 2))
+        fmt, size = image_format(gif)
+        assert fmt == "GIF" and size == (6 * 28, 6 * 28)
+        # bounce: 6 forward + 4 back = 10 frames, though PIL merges identical neighbours (e.g. the turn)
+        assert 2 <= frame_count(gif) <= 2 * 6 - 2
+
+    def test_bounce_gif_frame_count(self, tmp_path):
+        frames = [Image.new("L", (28, 28), 40 * k) for k in range(5)]  # all different
+        genimg.imaging.save_gif(frames, tmp_path / "a.gif", scale=1)
+        assert frame_count(tmp_path / "a.gif") == 2 * 5 - 2
+        genimg.imaging.save_gif(frames, tmp_path / "b.gif", scale=1, bounce=False)
+        assert frame_count(tmp_path / "b.gif") == 5
+
+    @pytest.mark.parametrize("args, message", [
+        (("GAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1), "Unknown model 'GAN'"),
+        (("DCGAN", "CIFAR", EVERY_CLASS, 0, 4, 0, 1), "Unknown dataset 'CIFAR'"),
+        (("DCGAN", "MNIST", EVERY_CLASS, -1, 4, 0, 1), "seed"),
+        (("DCGAN", "MNIST", EVERY_CLASS, 0, 0, 0, 1), "number of images"),
+        (("DCGAN", "MNIST", EVERY_CLASS, 0, 4, 9, 1), "truncation"),
+        (("VAE", "MNIST", EVERY_CLASS, 0, 4, 0, 7), "temperature"),
+        (("Conditional GAN", "MNIST", "Sneaker", 0, 4, 0, 1), "Unknown class 'Sneaker'"),
+    ])
+    def test_generate_grid_errors(self, args, message):
+        with pytest.raises(gr.Error, match=message):
+            generate_grid(*args)
+
+    def test_interpolate_and_manifold_errors(self):
+        with pytest.raises(gr.Error, match="number of steps"):
+            interpolate_frames("DCGAN", "MNIST", 1, 2, None, None, 1, "Linear")
+        with pytest.raises(gr.Error, match="seed A"):
+            interpolate_frames("VAE", "MNIST", "x", 2, None, None, 4, "Spherical")
+        with pytest.raises(gr.Error, match="grid size"):
+            manifold_map("MNIST", 0)
+
+    def test_unavailable_model_is_a_readable_error(self, tmp_path):
+        genimg.set_checkpoint_dir(tmp_path)  # empty; restored by the checkpoint_dir fixture
+        with pytest.raises(gr.Error, match="No model named 'dcgan-mnist'"):
+            generate_grid("DCGAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1)
+
+    def test_controls_follow_the_model(self):
+        label, truncation, temperature, manifold_box = controls_for("VAE (2-D latent)", "MNIST")
+        assert (label["visible"], truncation["visible"], temperature["visible"], manifold_box["visible"]) == \
+            (False, False, True, True)
+        label, truncation, *_ = controls_for("Conditional GAN", "MNIST")
+        assert label["visible"] and label["choices"][1] == "0" and truncation["visible"]
+        class_a, class_b = classes_for("Conditional GAN", "Fashion-MNIST")
+        assert class_a["value"] == "T-shirt/top" and class_b["value"] == "Ankle boot" and class_a["visible"]
+
+
+# ---- the live server ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(dry_run_dir, output_dir, tmp_path_factory):
+    import app
+
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(dry_run_dir)
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                            show_error=True)
+    c = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("client-downloads")))
+    yield c
+    c.close()
+    demo.close()
+    genimg.set_checkpoint_dir(previous)
+
+
+def test_api_lists_the_endpoints(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/generate", "/interpolate", "/manifold"} <= set(endpoints)
+
+
+def test_generate_through_the_client(client):
+    # An MNIST class although the Class dropdown starts with Fashion-MNIST's choices (an API call sends no change event).
+    shown, download, info = client.predict("Conditional GAN", "MNIST", "3", 5, 4, 0, 1, api_name="/generate")
+    assert image_format(shown)[0] == "PNG" and image_format(download)[0] == "PNG"
+    assert "cgan-mnist" in info and "4 images, seed 5" in info
+
+
+@pytest.mark.parametrize("family", ["Conditional GAN", "VAE"])
+def test_interpolate_through_the_client(client, family):
+    strip, gif = client.predict(family, "MNIST", 1, 2, "0", "9", 4, "Spherical", api_name="/interpolate")
+    assert image_format(strip) == ("PNG", (2 + 4 * (3 * 28 + 2), 2 + 3 * 28 + 2))
+    assert image_format(gif)[0] == "GIF" and frame_count(gif) >= 2
+
+
+def test_manifold_through_the_client(client):
+    path = client.predict("MNIST", 5, api_name="/manifold")
+    assert image_format(path) == ("PNG", (5 * 56, 5 * 56))
+
+
+def test_errors_reach_the_client_and_the_server_keeps_answering(client):
+    with pytest.raises(AppError, match="Unknown class 'Hat' for cgan-fashion-mnist; classes: T-shirt/top"):
+        client.predict("Conditional GAN", "Fashion-MNIST", "Hat", 0, 4, 0, 1, api_name="/generate")
+    with pytest.raises(AppError, match="number of steps must be"):
+        client.predict("DCGAN", "MNIST", 1, 2, "Sneaker", "Bag", 2.5, "Linear", api_name="/interpolate")
+    with pytest.raises(AppError, match="Diffusion is not in the list of choices"):  # gradio's own check
+        client.predict("Diffusion", "MNIST", EVERY_CLASS, 0, 4, 0, 1, api_name="/generate")
+    path = client.predict("MNIST", 4, api_name="/manifold")
+    assert image_format(path)[0] == "PNG"
+
+
+def test_app_help_lists_the_options():
+    result = subprocess.run([sys.executable, str(ROOT / "app.py"), "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    for option in ("--host", "--port", "--share", "--checkpoints"):
+        assert option in result.stdout

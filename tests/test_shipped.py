@@ -1,0 +1,33 @@
+"""The checkpoints shipped in checkpoints/ (the only tests that read them): each loads, is small and documented."""
+import pytest
+
+import genimg
+import genimg.api
+from genimg import checkpoints
+
+SHIPPED = checkpoints.DEFAULT_DIR
+NAMES = checkpoints.list_names(SHIPPED) if SHIPPED.is_dir() else []
+CARD_FIELDS = ("family", "config", "dataset", "steps", "wall_time_s", "device", "command", "metrics", "genimg_version")
+
+
+@pytest.fixture
+def shipped():
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(SHIPPED)
+    yield
+    genimg.set_checkpoint_dir(previous)
+
+
+@pytest.mark.parametrize("name", NAMES or [pytest.param(None, marks=pytest.mark.skip(reason="no checkpoints shipped"))])
+def test_shipped_checkpoint(shipped, name):
+    model = genimg.load(name)  # checks the checksum, and the tensors against the card's config
+    weights = SHIPPED / f"{name}.safetensors"
+    assert weights.stat().st_size < 10 * 1024 * 1024
+    card = model.card
+    missing = [field for field in CARD_FIELDS if field not in card]
+    assert not missing, f"{name}.json lacks {missing}"
+    assert isinstance(card["steps"], int) and card["steps"] > 0
+    assert card["command"] and card["device"] and isinstance(card["metrics"], dict)
+    if model.family in genimg.api.GENERATORS:
+        images = genimg.generate(model, n=4, seed=0)
+        assert [im.size for im in images] == [(28, 28)] * 4
