@@ -141,7 +141,8 @@ def load(name: str, data: str | os.PathLike | None = None, download: bool = True
                 return _to_dataset(name, spec, *found)
             looked.append(f"torchvision download into {CACHE_DIR}: finished but the files were not found")
         except Exception as error:  # network down, no torchvision, ...: reported below with the rest
-            looked.append(f"torchvision download into {CACHE_DIR}: failed ({type(error).__name__}: {error})")
+            reason = " ".join(str(error).split())  # torchvision's message spans lines; keep it to one
+            looked.append(f"torchvision download into {CACHE_DIR}: failed ({type(error).__name__}: {reason[:160]})")
     raise FileNotFoundError(
         f"Could not find the {name} dataset. Looked in:\n  " + "\n  ".join(looked) +
         f"\nProvide it with --data PATH (or GENIMG_DATA=PATH): a folder with the idx files "
