@@ -7,6 +7,7 @@ import gradio as gr
 
 import genimg
 from genimg.ui import generate, interpolate
+from genimg.ui import upscale
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -32,6 +33,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             generate.build_tab()
             interpolate.build_tab()
+            upscale.build_tab()
     return demo
 
 

@@ -19,7 +19,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", choices=sorted(MODELS), help="what to train (see --list)")
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="fashion-mnist")
+    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos"], default=None,
+                        help="default: fashion-mnist; photos for the super-resolution models (sr-fast, sr-quality)")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")
     length.add_argument("--epochs", type=float, help="passes over the training set instead of --steps")
@@ -28,7 +29,8 @@ def main(argv=None):
     parser.add_argument("--run-dir", help="state, sample grids and loss curve (default runs/MODEL-DATASET)")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last saved state")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", help="folder with the dataset (idx .gz files or mnist.npz)")
+    parser.add_argument("--data", help="folder with the dataset (idx .gz files or mnist.npz; for photos a folder "
+                                       "with train/ and val/, e.g. ../shared/datasets/photos)")
     parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids and loss plots")
     parser.add_argument("--save-every", type=int, default=500, help="steps between resumable saved states")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
@@ -40,7 +42,7 @@ def main(argv=None):
         print(f"{'model':<11} {'steps':>6} {'batch':>5}  description")
         for name, spec in MODELS.items():
             print(f"{name:<11} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}")
-        print(f"datasets: {', '.join(DATASETS)}")
+        print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) for the sr- models")
         return 0
     if args.model is None:
         parser.error("name a MODEL to train, or use --list")
@@ -50,6 +52,8 @@ def main(argv=None):
             parser.error(f"--{option.replace('_', '-')} must be positive, got {value}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.dataset is None:  # each model's own dataset if it has one (the sr- models train on photos)
+        args.dataset = MODELS[args.model].get("dataset", "fashion-mnist")
     try:
         train(args.model, args.dataset, steps=args.steps, epochs=args.epochs, device=args.device, out=args.out,
               run_dir=args.run_dir, resume=args.resume, seed=args.seed, data=args.data, dry_run=args.dry_run,

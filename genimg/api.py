@@ -16,9 +16,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from . import checkpoints, imaging
+from . import checkpoints, imaging, photos, upscaling
 from .data import DATASETS
 from .models import FAMILIES, build
+from .models.gan import truncated_normal
 
 MAX_IMAGES = 64
 MAX_STEPS = 64
@@ -160,17 +161,7 @@ def generator_model(model) -> Model:
 
 def latents(model: Model, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
     """The n latent codes of a seed: the same seed always gives the same codes (and so the same images)."""
-    generator = torch.Generator().manual_seed(seed)
-    z = torch.randn(n, model.z_dim, generator=generator)
-    if truncation is not None:
-        # Truncation trick: redraw coordinates beyond +-truncation (fewer odd samples, less variety).
-        for _ in range(100):
-            outside = z.abs() > truncation
-            if not outside.any():
-                break
-            z[outside] = torch.randn(int(outside.sum()), generator=generator)
-        z = z.clamp(-truncation, truncation)
-    return z
+    return truncated_normal((n, model.z_dim), truncation, torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()
@@ -191,6 +182,10 @@ def _labels(model: Model, n: int, label) -> torch.Tensor | None:
 
 def _truncation(model, truncation, temperature):
     """GANs take `truncation` (None = off), VAEs take `temperature` (the prior's standard deviation)."""
+    if model.is_gan and temperature is not None:
+        raise ValueError(f"{model.name} is a GAN: it takes truncation, not temperature (temperature is for VAEs).")
+    if not model.is_gan and truncation is not None:
+        raise ValueError(f"{model.name} is a VAE: it takes temperature, not truncation (truncation is for GANs).")
     if model.is_gan:
         return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
     return None, real_number(1.0 if temperature is None else temperature, "temperature", 0.0, 3.0)
@@ -275,3 +270,82 @@ def classify(images: list, dataset: str) -> list:
     probabilities = torch.softmax(classifier.module(imaging.to_tensor(images)), 1)
     confidence, index = probabilities.max(1)
     return [(classifier.classes[i], float(c)) for i, c in zip(index.tolist(), confidence.tolist())]
+
+
+# ----------------------------------------------------------------------------------------------
+# Upscaling (super-resolution)
+
+SR_FAMILIES = ("espcn", "edsr")
+SR_MODELS = {"quality": "sr-quality-photos", "fast": "sr-fast-photos"}  # short names people may type
+
+
+def upscaler(model: str | None = None) -> Model:
+    """A super-resolution model by short name ('quality', 'fast') or checkpoint name; None: the best available."""
+    if model is None:
+        errors = []
+        for name in SR_MODELS.values():
+            try:
+                return upscaler(name)
+            except ValueError as error:
+                errors.append(str(error))
+        raise ValueError("No upscaling model is available: " + " ".join(errors))
+    model = load(SR_MODELS.get(model, model) if isinstance(model, str) else model)
+    if model.family not in SR_FAMILIES:
+        raise ValueError(f"{model.name} is a {model.family}, not an upscaling model; use 'quality' or 'fast'.")
+    return model
+
+
+def upscale_factor(scale, model: Model | None = None) -> int:
+    """2 or 4 (ints, integral floats, '4' or 'x4'); a clear ValueError otherwise."""
+    text = str(scale).strip().lower().lstrip("x") if isinstance(scale, str) else scale
+    scales = model.module.scales if model is not None else (2, 4)
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number not in scales:
+        raise ValueError(f"scale must be {' or '.join(str(s) for s in scales)}, got {scale!r}.")
+    return int(number)
+
+
+def load_image(source) -> Image.Image:
+    """Open an image file (path, bytes or PIL image) as upscale() does: one still frame, EXIF orientation
+    applied, a clear ValueError for anything else (not an image, truncated, animated, too large)."""
+    return photos.open_image(source)
+
+
+def upscale(image: Image.Image, scale: int, model: str | None = None) -> Image.Image:
+    """`image` made `scale` (2 or 4) times larger by a super-resolution network: exactly (width*scale, height*scale).
+
+    model: 'quality' (the default when shipped), 'fast', or a checkpoint name. Also takes a path or bytes.
+    Any size runs in bounded memory (overlapping tiles); the output is capped at 64 megapixels. Alpha is
+    kept (upscaled with bicubic); grayscale stays grayscale (L/LA), palette and CMYK come back RGB(A), 16-bit
+    comes back 8-bit; a photo's EXIF orientation is applied first (width and height are as displayed).
+    ValueError with a readable message for anything that is not a single still image of a sane size.
+    """
+    model = upscaler(model)
+    scale = upscale_factor(scale, model)
+    return upscaling.upscale_image(model.module, photos.open_image(image), scale)
+
+
+def upscale_bicubic(image: Image.Image, scale: int) -> Image.Image:
+    """The baseline: MATLAB-compatible bicubic resizing, with upscale()'s size, checks and channel handling."""
+    return upscaling.upscale_image(None, photos.open_image(image), upscale_factor(scale))
+
+
+def measure_upscale(image: Image.Image, scale: int, model: str | None = None) -> dict:
+    """How well bicubic and the model restore `image` after it is shrunk `scale` times (the paper protocol).
+
+    Returns {"bicubic": {"psnr", "ssim"}, "model": {...}, "model_name": str, "images": {"original", "low",
+    "bicubic", "model"}} with the images as RGB PIL images (the original mod-cropped to a multiple of scale).
+    """
+    model = upscaler(model)
+    scale = upscale_factor(scale, model)
+    image = photos.open_image(image)
+    upscaling.check_output_size(*image.size, 1)
+    rgb, _, _ = photos.split_channels(image)
+    result = upscaling.measure(model.module, photos.to_uint8(rgb), scale)
+    result["images"] = {k: Image.fromarray(v) for k, v in result["images"].items()}
+    result["model_name"] = model.name
+    return result
+

@@ -5,6 +5,9 @@ quality: Fréchet distance in each dataset's classifier feature space on 10,000 
          images blurred with a 3x3 box filter: a mild, visible degradation), the conditional GAN's
          class agreement, and the share of samples that nearly copy a training image.
 speed:   median latency of each app function on this machine, and the app's start-up time.
+sr:      super-resolution: PSNR/SSIM on Y of every shipped upscaler at x2 and x4 beside bicubic, on any
+         folder of high-resolution images (the paper protocol, see genimg/photos.py), and the upscaling
+         speed (256x256 to x4, median and images per second).
 """
 import argparse
 import json
@@ -19,7 +22,9 @@ from pathlib import Path
 
 import torch
 
-from . import api, checkpoints, data as datasets, metrics
+from PIL import Image
+
+from . import api, checkpoints, data as datasets, metrics, photos, upscaling
 
 GENERATOR_FAMILIES = ("dcgan", "cgan", "vae", "vae2d")
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
@@ -28,9 +33,9 @@ COPY_THRESHOLD = 0.04
 
 
 @torch.no_grad()
-def sample_images(model, n, seed=0, batch=1000):
+def sample_images(model, n, seed=0, batch=1000, truncation=None):
     """n samples (and, for a conditional model, the labels asked for: an equal share of each class)."""
-    z = api.latents(model, n, seed)
+    z = api.latents(model, n, seed, truncation)
     labels = torch.arange(n) % len(model.classes) if model.conditional else None
     images = torch.cat([api.decode(model, z[i:i + batch], None if labels is None else labels[i:i + batch])
                         for i in range(0, n, batch)])
@@ -59,8 +64,8 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
         rows = {"classifier_test_accuracy": round(accuracy, 4), "fd_floor_train_vs_test": round(floor, 3),
                 "fd_blurred_test": round(blurred, 3), "copy_share_real_test": round(copies_real, 4), "models": {}}
         print(f"\n{dataset}: classifier test accuracy {accuracy:.2%}; {n:,} samples per model")
-        print(f"  {'':<24}{'FD':>9}{'x floor':>9}  {'class agreement':>16}  {'near-copies':>11}")
-        print(f"  {'real train (floor)':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>15.2%}   {copies_real:>10.2%}")
+        print(f"  {'':<24}{'FD':>9}{'x floor':>9}  {'class agreement':>38}  {'near-copies':>11}")
+        print(f"  {'real train vs test':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>37.2%}   {copies_real:>10.2%}")
         print(f"  {'real test, 3x3 blur':<24}{blurred:>9.3f}{blurred / floor:>9.1f}")
         for family in GENERATOR_FAMILIES:
             try:
@@ -78,7 +83,12 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
             if labels is not None:
                 row["class_agreement"] = round(float((metrics.predictions(clf, images) == labels).float().mean()), 4)
                 agreement = f"{row['class_agreement']:.2%}"
-            print(f"  {model.name:<24}{fd:>9.3f}{fd / floor:>9.1f}  {agreement:>16}  {row['copy_share']:>10.2%}")
+                # The app's truncation control trades variety for typical samples; report what it buys.
+                truncated, _ = sample_images(model, n, truncation=1.0)
+                row["class_agreement_truncation_1"] = round(
+                    float((metrics.predictions(clf, truncated) == labels).float().mean()), 4)
+                agreement += f" ({row['class_agreement_truncation_1']:.2%} at truncation 1)"
+            print(f"  {model.name:<24}{fd:>9.3f}{fd / floor:>9.1f}  {agreement:>38}  {row['copy_share']:>10.2%}")
             rows["models"][model.name] = row
             if update_cards:
                 card = checkpoints.read_card(api.checkpoint_dir(), model.name)
@@ -92,8 +102,9 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
             checkpoints.write_json(api.checkpoint_dir() / f"{classifier.name}.json", card)
         results[dataset] = rows
     print(f"\nFD: Fréchet distance in the classifier's 128-D feature space (lower is better); 'x floor' divides by "
-          f"the train-vs-test distance.\nnear-copies: share of samples within RMS {COPY_THRESHOLD} of a training image "
-          f"(for 'real train' row: real test images).")
+          f"the train-vs-test distance (the floor).\nclass agreement: the classifier's label equals the class asked for "
+          f"(real test images: its test accuracy, the ceiling).\nnear-copies: share of samples within RMS "
+          f"{COPY_THRESHOLD} of a training image (for the first row: of real test images).")
     if out:
         Path(out).write_text(json.dumps(results, indent=2))
     return results
@@ -149,6 +160,10 @@ def speed(repeats=20):
             "Conditional GAN", "MNIST", 1, 2, "3", "8", 16, "Spherical"),
         "app /manifold: 20x20 map": lambda: generate_tab.manifold_map("MNIST", 20),
     }
+    photo = speed_photo()
+    for name in api.SR_MODELS.values():
+        if name in api.models() and api.models()[name]["available"]:
+            cases[f"api.upscale: 256x256 -> x4 ({name})"] = lambda name=name: api.upscale(photo, 4, name)
     results = {}
     for label, fn in cases.items():
         results[label] = median_ms(fn, repeats)
@@ -157,6 +172,144 @@ def speed(repeats=20):
     results["app start-up (s)"] = statistics.median(startups)
     print(f"  {'app start-up: python app.py to first HTTP answer':<50} {results['app start-up (s)']:8.2f} s (median of 3)")
     return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Super-resolution
+
+
+def speed_photo(size: int = 256) -> Image.Image:
+    """A fixed 256x256 photo for timing (a crop of an example when present; timing does not depend on content)."""
+    example = Path(__file__).resolve().parent.parent / "examples" / "chelsea.png"
+    if example.is_file():
+        with Image.open(example) as image:
+            return image.convert("RGB").crop((0, 0, size, size))
+    return Image.effect_noise((size, size), 64).convert("RGB")
+
+
+def upscalers(names=None) -> list:
+    """The upscaling models to measure: those named, or every available one."""
+    found = []
+    for name in names or list(api.SR_MODELS.values()):
+        try:
+            found.append(api.upscaler(name))
+        except ValueError as error:
+            print(f"  {name}: unavailable ({error})")
+    return found
+
+
+def sr_quality(data, names=None, update_cards=False):
+    """PSNR/SSIM-Y of bicubic and each model over every image in `data` (a folder), at each scale."""
+    files = photos.list_images(data)
+    if not files:
+        raise SystemExit(f"error: no images ({', '.join(photos.IMAGE_SUFFIXES)}) in {data}.")
+    images, skipped = [], []
+    for path in files:
+        try:
+            image = photos.load_rgb(path)
+        except OSError as error:
+            skipped.append(f"{path.name} (unreadable: {error})")
+            continue
+        if min(image.shape[:2]) < upscaling.min_measure_side(4):
+            skipped.append(f"{path.name} (smaller than {upscaling.min_measure_side(4)} pixels a side)")
+            continue
+        images.append(image)
+    if skipped:
+        print(f"skipped {len(skipped)}: {', '.join(skipped)}")
+    if not images:
+        raise SystemExit(f"error: no usable images in {data}.")
+    models = upscalers(names)
+    print(f"{data}: {len(images)} images; PSNR (dB) / SSIM on Y with `scale` pixels shaved at each border; "
+          f"inputs made by MATLAB-compatible bicubic downscaling")
+    results = {}
+    for scale in (2, 4):
+        rows = {}
+        for model in models:
+            if scale not in model.module.scales:
+                continue
+            start = time.perf_counter()
+            rows[model.name] = upscaling.evaluate(model.module, images, scale)
+            rows[model.name]["seconds"] = time.perf_counter() - start
+        if not rows:
+            continue
+        bicubic = next(iter(rows.values()))["bicubic"]
+        print(f"\n  x{scale}{'':<22}{'PSNR':>8}{'SSIM':>9}{'vs bicubic':>12}")
+        print(f"  {'bicubic':<24}{bicubic['psnr']:>8.2f}{bicubic['ssim']:>9.4f}")
+        for name, row in rows.items():
+            print(f"  {name:<24}{row['model']['psnr']:>8.2f}{row['model']['ssim']:>9.4f}{row['gain_db']:>+10.2f} dB"
+                  f"   ({row['seconds']:.0f} s)")
+        results[f"x{scale}"] = {"bicubic": bicubic, **{name: row["model"] | {"gain_db": row["gain_db"]}
+                                                      for name, row in rows.items()}}
+    if update_cards:
+        for model in models:
+            card = checkpoints.read_card(api.checkpoint_dir(), model.name)
+            card["metrics"]["benchmark"] = {
+                "data": str(data), "images": len(images),
+                "command": f"python -m genimg.bench sr --data {data} --update-cards",
+                **{scale: {"psnr": round(r[model.name]["psnr"], 3), "ssim": round(r[model.name]["ssim"], 4),
+                           "gain_db": round(r[model.name]["gain_db"], 3),
+                           "bicubic_psnr": round(r["bicubic"]["psnr"], 3),
+                           "bicubic_ssim": round(r["bicubic"]["ssim"], 4)}
+                   for scale, r in results.items() if model.name in r}}
+            checkpoints.write_json(api.checkpoint_dir() / f"{model.name}.json", card)
+    return results
+
+
+def sr_speed(names=None, repeats=10, update_cards=False):
+    """Median seconds for genimg.upscale of a 256x256 photo at x2 and x4, and images per second."""
+    photo = speed_photo()
+    print(f"\nupscaling speed: 256x256 photo, torch threads {torch.get_num_threads()}, "
+          f"median of {repeats} after a warm-up")
+    results = {}
+    for model in upscalers(names):
+        results[model.name] = {}
+        for scale in model.module.scales:
+            seconds = median_ms(lambda: api.upscale(photo, scale, model), repeats) / 1000
+            results[model.name][f"x{scale}"] = {"median_s": round(seconds, 4), "images_per_s": round(1 / seconds, 2)}
+            print(f"  {model.name:<24} x{scale}: {seconds:7.3f} s  ({1 / seconds:6.2f} images/s)")
+        if update_cards:
+            card = checkpoints.read_card(api.checkpoint_dir(), model.name)
+            card["metrics"]["speed_256px"] = {**results[model.name], "threads": torch.get_num_threads(),
+                                              "command": "python -m genimg.bench sr --update-cards"}
+            checkpoints.write_json(api.checkpoint_dir() / f"{model.name}.json", card)
+    return results
+
+
+def sr_figure(image_path, out, names=None, crop=128, zoom=2):
+    """A picture to look at: for x2 and x4, the same crop of one photo as bicubic, each model, and the original."""
+    from PIL import ImageDraw
+
+    hr = photos.load_rgb(image_path)
+    models = upscalers(names)
+    crop = min(crop, *photos.modcrop(hr, 4).shape[:2])
+    top, left = (hr.shape[0] - crop) // 2 // 4 * 4, (hr.shape[1] - crop) // 2 // 4 * 4
+    rows = []
+    for scale in (2, 4):
+        result = None
+        tiles = []
+        for model in models:
+            result = upscaling.measure(model.module, hr, scale)
+            tiles.append((f"{model.name} x{scale} {result['model']['psnr']:.2f} dB", result["images"]["model"]))
+        if result is None:
+            break
+        tiles.insert(0, (f"bicubic x{scale} {result['bicubic']['psnr']:.2f} dB", result["images"]["bicubic"]))
+        tiles.append(("original", result["images"]["original"]))
+        row = []
+        for caption, image in tiles:
+            piece = Image.fromarray(image[top:top + crop, left:left + crop]).resize((crop * zoom, crop * zoom),
+                                                                                    Image.NEAREST)
+            canvas = Image.new("RGB", (piece.width, piece.height + 16), "white")
+            canvas.paste(piece, (0, 16))
+            ImageDraw.Draw(canvas).text((2, 2), caption, fill="black")
+            row.append(canvas)
+        rows.append(row)
+    width = sum(tile.width + 4 for tile in rows[0])
+    figure = Image.new("RGB", (width, sum(row[0].height + 4 for row in rows)), "white")
+    for r, row in enumerate(rows):
+        for c, tile in enumerate(row):
+            figure.paste(tile, (c * (tile.width + 4), r * (tile.height + 4)))
+    figure.save(out)
+    print(f"\nwrote {out}: centre crop of {Path(image_path).name}, whole-image PSNR-Y in the captions")
 
 
 def main(argv=None):
@@ -170,13 +323,32 @@ def main(argv=None):
     q.add_argument("--json", help="also write the results to this JSON file")
     s = sub.add_parser("speed", help="latency of the app functions and app start-up")
     s.add_argument("--repeats", type=int, default=20)
-    for p in (q, s):
+    r = sub.add_parser("sr", help="super-resolution: PSNR/SSIM-Y vs bicubic on a folder of photos, and speed")
+    r.add_argument("--data", help="folder of high-resolution images, e.g. ../shared/datasets/photos/val (Kodak24)")
+    r.add_argument("--models", nargs="*", help="checkpoint names or quality/fast (default: every upscaler)")
+    r.add_argument("--repeats", type=int, default=10, help="timed runs per speed case (0: skip the speed part)")
+    r.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
+    r.add_argument("--json", help="also write the results to this JSON file")
+    r.add_argument("--figure", help="also write a PNG comparing crops (bicubic, each model, original) to this path")
+    r.add_argument("--figure-image", help="the photo for --figure (default: the first image in --data)")
+    for p in (q, s, r):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     args = parser.parse_args(argv)
     if args.checkpoints:
         api.set_checkpoint_dir(args.checkpoints)
     if args.command == "quality":
         quality(args.n, args.data, args.update_cards, args.json)
+    elif args.command == "sr":
+        results = {"quality": sr_quality(args.data, args.models, args.update_cards) if args.data else None}
+        if args.repeats > 0:
+            results["speed"] = sr_speed(args.models, args.repeats, args.update_cards)
+        if args.figure:
+            image = args.figure_image or (photos.list_images(args.data)[0] if args.data else None)
+            if image is None:
+                raise SystemExit("error: --figure needs --figure-image or --data.")
+            sr_figure(image, args.figure, args.models)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
     else:
         speed(args.repeats)
 

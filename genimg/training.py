@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from PIL import Image
 from safetensors import safe_open
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from . import __version__, checkpoints, data as datasets, imaging
+from . import __version__, checkpoints, data as datasets, imaging, photos, upscaling
 from .models import FAMILIES, build
 from .models.gan import Discriminator
 from .models.vae import vae_loss
@@ -30,11 +31,17 @@ MODELS = {
     "dcgan": dict(family="dcgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
                   disc_width=32),
     "cgan": dict(family="cgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
-                 disc_width=32),
+                 disc_width=32, aux_class_weight=1.0),
     "vae": dict(family="vae", steps=4000, batch_size=128, lr=1e-3, betas=(0.9, 0.999)),
     "vae2d": dict(family="vae2d", steps=4000, batch_size=128, lr=1e-3, betas=(0.9, 0.999)),
     "classifier": dict(family="classifier", steps=3000, batch_size=128, lr=3e-3, betas=(0.9, 0.999),
                        weight_decay=0.05),
+    # Super-resolution on photos (see SRTrainer): `patch` is the low-resolution crop side; both scales share a body.
+    # Steps sized for one CPU core: about 12 min (fast) and 25 min (quality); on a GPU, raise them 10-100x.
+    "sr-fast": dict(family="espcn", dataset="photos", steps=4000, batch_size=16, patch=48, lr=1e-3,
+                    betas=(0.9, 0.999)),
+    "sr-quality": dict(family="edsr", dataset="photos", steps=3000, batch_size=16, patch=48, lr=5e-4,
+                       betas=(0.9, 0.999)),
 }
 DRY_RUN = dict(steps=6, batch_size=16, sample_every=3, save_every=3)
 SAMPLE_SEED = 1234  # the fixed noise behind every progress grid
@@ -216,27 +223,42 @@ class GANTrainer:
         labels = labels.to(self.device) if self.conditional else None
         z = torch.randn(len(x), unwrap(self.generator).z_dim, device=self.device)
         opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
+        aux = self.spec["aux_class_weight"] if self.conditional else 0.0
         with autocast:
             fake = self.generator(z, labels)
             both = torch.cat([x, fake.detach()])
-            scores = self.discriminator(both, None if labels is None else torch.cat([labels, labels]))
+            if self.conditional:
+                scores, class_logits = self.discriminator(both, torch.cat([labels, labels]), with_class_logits=True)
+                # The auxiliary head learns the classes from real images only, so it cannot be fooled into
+                # accepting fakes' classes.
+                aux_d = F.cross_entropy(class_logits[:len(x)].float(), labels)
+            else:
+                scores, aux_d = self.discriminator(both), torch.zeros(())
             real_score, fake_score = scores.float().split(len(x))
             loss_d = F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
         opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        (loss_d + aux * aux_d).backward()
         opt_d.step()
         # Generator step: reuse the fake batch; the discriminator is frozen (no gradients for its weights).
         disc = unwrap(self.discriminator)
         disc.requires_grad_(False)
         with autocast:
-            loss_g = -disc(fake, labels).float().mean()
+            if self.conditional:
+                fake_score, class_logits = disc(fake, labels, with_class_logits=True)
+                aux_g = F.cross_entropy(class_logits.float(), labels)
+            else:
+                fake_score, aux_g = disc(fake), torch.zeros(())
+            loss_g = -fake_score.float().mean()
         opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        (loss_g + aux * aux_g).backward()
         opt_g.step()
         disc.requires_grad_(True)
         self.update_ema()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                "d_real": real_score.mean().item(), "d_fake": fake_score.mean().item()}
+        losses = {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
+                  "d_real": real_score.mean().item(), "d_fake": fake_score.float().mean().item()}
+        if self.conditional:
+            losses.update(aux_d=aux_d.item(), aux_g=aux_g.item())
+        return losses
 
     @torch.no_grad()
     def update_ema(self):
@@ -357,8 +379,130 @@ class ClassifierTrainer:
         return {"test_accuracy": round(correct / len(dataset.test_images), 4)}
 
 
+class PhotoPairs:
+    """(low-res, high-res) patch pairs of one scale per step: scales take turns (as MDSR picks one per batch).
+
+    Each photo is mod-cropped and shrunk once per scale with the MATLAB-compatible bicubic, exactly as the
+    evaluation makes its inputs; a batch crops aligned patches from those pairs, with a random flip and
+    rotation (the 8 symmetries of the square). Batch `step` is a pure function of (seed, step, rank), so a
+    resumed run continues exactly.
+    """
+
+    def __init__(self, photo_folder, scales, patch, batch_size, seed, rank, world):
+        self.scales, self.patch, self.batch_size = list(scales), patch, batch_size
+        self.seed, self.rank = seed, rank
+        multiple = int(np.lcm.reduce(self.scales))
+        big_enough = [p for p in photo_folder.train if min(p.shape[:2]) >= patch * max(self.scales)]
+        self.high = [photos.modcrop(p, multiple) for p in big_enough]
+        self.low = {s: [photos.imresize(hr, 1 / s) for hr in self.high] for s in self.scales}
+        self.per_epoch = max(1, len(self.high) // (batch_size * world))  # for --epochs: a batch per photo
+
+    def __call__(self, step):
+        scale = self.scales[step % len(self.scales)]
+        rng = np.random.default_rng([self.seed, step, self.rank])
+        low_patches, high_patches = [], []
+        for i in rng.integers(0, len(self.high), self.batch_size):
+            low = self.low[scale][i]
+            y = int(rng.integers(0, low.shape[0] - self.patch + 1))
+            x = int(rng.integers(0, low.shape[1] - self.patch + 1))
+            lo = low[y:y + self.patch, x:x + self.patch]
+            hi = self.high[i][y * scale:(y + self.patch) * scale, x * scale:(x + self.patch) * scale]
+            turns, flip = int(rng.integers(0, 4)), bool(rng.integers(0, 2))
+            lo, hi = np.rot90(lo, turns), np.rot90(hi, turns)
+            if flip:
+                lo, hi = lo[:, ::-1], hi[:, ::-1]
+            low_patches.append(lo)
+            high_patches.append(hi)
+
+        def to_tensor(patches):
+            return torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).float().div_(255)
+
+        return {scale: (to_tensor(low_patches), to_tensor(high_patches))}, None
+
+
+class SRTrainer:
+    """Super-resolution: L1 loss between the network's output and the original patch.
+
+    L1 rather than L2 (EDSR's finding): L2 is dominated by the few large errors at edges and averages the
+    rest into blur; L1 weighs every error alike and converges to sharper results with better PSNR.
+    """
+    VAL_CROP = 192  # high-resolution side of the centre crops scored during training (divisible by 2 and 4)
+
+    def __init__(self, spec, family, num_classes, device, world):
+        self.spec, self.device = spec, device
+        self.model = build(family, spec.get("config")).to(device)
+        # Only one scale's head runs per step: DDP must allow the other's parameters to go unused.
+        self.net = DistributedDataParallel(self.model, find_unused_parameters=True) if world > 1 else self.model
+        self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
+        self.modules = {"model": self.model}
+
+    @staticmethod
+    def load_data(spec, data, dry_run, seed, rank, world):
+        """Photos (train.py --data, or synthetic ones for --dry-run) and the batches cut from them."""
+        folder = photos.synthetic_photos() if dry_run else photos.load_photos(data)
+        patch = min(spec["patch"], 16) if dry_run else spec["patch"]
+        scales = build(spec["family"], spec.get("config")).scales
+        return folder, PhotoPairs(folder, scales, patch, spec["batch_size"], seed, rank, world)
+
+    def step(self, pairs, labels, autocast):
+        (scale, (low, high)), = pairs.items()
+        with autocast:
+            output = self.net(low.to(self.device), scale)
+        loss = F.l1_loss(output.float(), high.to(self.device))
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {f"l1_x{scale}": loss.item()}
+
+    def samples(self, n=64):
+        return None
+
+    def export(self):
+        return self.model.eval()
+
+    def val_crops(self, photo_folder, count=4):
+        crops = []
+        for image in photo_folder.val[:count]:
+            side = min(self.VAL_CROP, *image.shape[:2]) // 4 * 4
+            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+            crops.append(image[top:top + side, left:left + side])
+        return crops
+
+    @torch.no_grad()
+    def validate(self, photo_folder, run_dir, step):
+        """PSNR-Y on centre crops of a few validation photos, and a picture: bicubic | network | original."""
+        model = self.model.eval()
+        crops, scores, rows = self.val_crops(photo_folder), {}, []
+        for scale in model.scales:
+            measured = [upscaling.measure(model, crop, scale) for crop in crops]
+            scores[f"val_psnr_x{scale}"] = float(np.mean([m["model"]["psnr"] for m in measured]))
+            scores[f"val_gain_db_x{scale}"] = scores[f"val_psnr_x{scale}"] - float(np.mean([m["bicubic"]["psnr"]
+                                                                                        for m in measured]))
+            first = measured[0]["images"]
+            rows.append(np.concatenate([first["bicubic"], first["model"], first["original"]], axis=1))
+        Image.fromarray(np.concatenate(rows, axis=0)).save(Path(run_dir) / "samples.png")
+        Image.fromarray(np.concatenate(rows, axis=0)).save(Path(run_dir) / f"samples_{step:06d}.png")
+        self.model.train()
+        return scores
+
+    @torch.no_grad()
+    def evaluate(self, photo_folder):
+        """PSNR/SSIM-Y on every validation photo at each scale, beside bicubic (the paper protocol)."""
+        model = self.model.eval()
+        metrics = {"val_images": photo_folder.val_source}
+        for scale in model.scales:
+            result = upscaling.evaluate(model, photo_folder.val, scale)
+            metrics[f"x{scale}"] = {"psnr": round(result["model"]["psnr"], 3),
+                                    "ssim": round(result["model"]["ssim"], 4),
+                                    "bicubic_psnr": round(result["bicubic"]["psnr"], 3),
+                                    "bicubic_ssim": round(result["bicubic"]["ssim"], 4),
+                                    "gain_db": round(result["gain_db"], 3)}
+        return metrics
+
+
 TRAINERS = {"dcgan": GANTrainer, "cgan": GANTrainer, "vae": VAETrainer, "vae2d": VAETrainer,
-            "classifier": ClassifierTrainer}
+            "classifier": ClassifierTrainer, "espcn": SRTrainer, "edsr": SRTrainer}
 
 
 def learning_rate(spec, step, total):
@@ -427,9 +571,15 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     run_dir = Path(run_dir or Path("runs") / name)
     state_path = run_dir / "state.safetensors"
 
-    data_set = synthetic_dataset() if dry_run else datasets.load(dataset, data)
-    batches = Batches(data_set.train_images, data_set.train_labels, spec["batch_size"], seed, rank, world,
-                      augment=shift_and_flip(dataset == "fashion-mnist") if spec["family"] == "classifier" else None)
+    if spec.get("dataset", dataset) != dataset:
+        raise ValueError(f"{model} trains on {spec['dataset']}, not {dataset}; use --dataset {spec['dataset']}.")
+    trainer_class = TRAINERS[spec["family"]]
+    if hasattr(trainer_class, "load_data"):  # photo models (super-resolution) bring their own data and batches
+        data_set, batches = trainer_class.load_data(spec, data, dry_run, seed, rank, world)
+    else:
+        data_set = synthetic_dataset() if dry_run else datasets.load(dataset, data)
+        batches = Batches(data_set.train_images, data_set.train_labels, spec["batch_size"], seed, rank, world,
+                          augment=shift_and_flip(dataset == "fashion-mnist") if spec["family"] == "classifier" else None)
     if epochs is not None and steps is None:
         steps = max(1, round(epochs * batches.per_epoch))
     total = steps or spec["steps"]
@@ -448,7 +598,8 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
         run_dir.mkdir(parents=True, exist_ok=True)
 
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext())
-    real_diversity = diversity(datasets.to_float(data_set.test_images[:64]) * 2 - 1)
+    real_diversity = (diversity(datasets.to_float(data_set.test_images[:64]) * 2 - 1)
+                      if hasattr(data_set, "test_images") else None)  # photo data sets have no test images
     progress = Progress(total, start, enabled=is_main and not quiet)
     window, t0 = {}, time.time() - elapsed
     for step in range(start, total):
@@ -465,7 +616,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
         if done % log_every == 0 or done == total:
             for k, values in window.items():
                 history.setdefault(k, []).append([done, float(np.mean(values))])
-            if spec["family"] in ("dcgan", "cgan") and np.mean(window["loss_d"]) < 0.05:
+            if spec["family"] in ("dcgan", "cgan") and done >= COLLAPSE_CHECK_AFTER and np.mean(window["loss_d"]) < 0.05:
                 warn("discriminator loss has fallen to about 0: it wins outright and the generator gets no "
                      "useful gradient. Training has likely collapsed; resume from an earlier state or lower the lr.",
                      history, done)
@@ -483,7 +634,11 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
                 if spec["family"] in ("dcgan", "cgan") and done >= COLLAPSE_CHECK_AFTER and ratio < 0.5:
                     warn(f"sample diversity fell to {ratio:.2f} of the real data's: the generator is collapsing "
                          f"onto a few outputs (mode collapse).", history, done)
-            curves = {k: v for k, v in history.items() if k not in ("warnings", "diversity")}
+            if hasattr(trainer, "validate"):  # a held-out score as training goes (super-resolution: PSNR on val crops)
+                for key, value in trainer.validate(data_set, run_dir, done).items():
+                    history.setdefault(key, []).append([done, value])
+            curves = {k: v for k, v in history.items()
+                      if k not in ("warnings", "diversity") and not k.startswith("val_")}
             imaging.line_plot(curves, title=f"{name}: training losses").save(run_dir / "loss.png")
         if is_main and (done % save_every == 0 or done == total):
             save_state(state_path, trainer, done, history, time.time() - t0, meta)
@@ -492,12 +647,13 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     result = {"name": name, "steps": total, "run_dir": str(run_dir)}
     if is_main:
         wall_time = time.time() - t0
-        module = trainer.export()
+        # A dry run re-measures a GAN's batch-norm statistics on 2 batches, not 100 (25,600 images: ~20 s on a CPU).
+        module = trainer.export(batches=2) if dry_run and isinstance(trainer, GANTrainer) else trainer.export()
         metrics = trainer.evaluate(data_set)
         final = {k: round(v[-1][1], 4) for k, v in history.items() if k not in ("warnings", "diversity") and v}
         card = {
             "family": spec["family"], "config": {**FAMILIES[spec["family"]][1], **module_config(module)},
-            "dataset": dataset, "classes": datasets.class_names(dataset),
+            "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in datasets.DATASETS else [],
             "steps": total, "batch_size": spec["batch_size"] * world, "wall_time_s": round(wall_time, 1),
             "device": device_description(device, world), "command": command, "seed": seed,
             "hyperparameters": {k: v for k, v in spec.items() if k != "family"},
@@ -518,6 +674,8 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
 
 def module_config(module):
     """The constructor arguments that differ per dataset (the class count), read back from the module."""
+    if hasattr(module, "config"):  # modules that record their own constructor arguments (the SR networks)
+        return dict(module.config)
     if hasattr(module, "head"):
         return {"num_classes": module.head.out_features}
     return {}
@@ -527,5 +685,6 @@ def device_description(device: torch.device, world: int) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
     else:
-        name = f"CPU ({torch.get_num_threads()} threads)"
+        threads = torch.get_num_threads()
+        name = f"CPU ({threads} thread{'s' if threads > 1 else ''})"
     return f"{world} x {name}" if world > 1 else name

@@ -59,6 +59,14 @@ def test_discriminator_scores_one_number_per_image(num_classes):
     assert d(x, labels if num_classes else None).shape == (6,)
 
 
+def test_conditional_discriminator_also_classifies():
+    d = Discriminator(width=8, num_classes=10)
+    x, labels = tiny_batch(6)
+    score, class_logits = d(x, labels, with_class_logits=True)
+    assert score.shape == (6,) and class_logits.shape == (6, 10)
+    assert torch.allclose(d.eval()(x, labels), d.eval()(x, labels, with_class_logits=True)[0])
+
+
 @pytest.mark.parametrize("z_dim", [2, 16])
 def test_vae_shapes(z_dim):
     torch.manual_seed(0)

@@ -1,6 +1,7 @@
 """Model families. Each checkpoint's card names a family and a config; `build` makes the module."""
 from .classifier import Classifier
 from .gan import Discriminator, Generator
+from .sr import EDSR, ESPCN
 from .vae import VAE
 
 # family -> (constructor of the shipped module, default config, short description)
@@ -13,6 +14,10 @@ FAMILIES = {
     "vae2d": (VAE, {"z_dim": 2, "width": 32}, "Convolutional VAE with a 2-D latent (the manifold map)"),
     "classifier": (Classifier, {"num_classes": 10, "width": 32, "feature_dim": 128},
                    "CNN classifier: labels samples and gives the features for the quality metrics"),
+    "espcn": (ESPCN, {"width": 48, "depth": 3, "scales": [2, 4]},
+              "Fast super-resolution (ESPCN-style): a few convolutions and a sub-pixel head per scale"),
+    "edsr": (EDSR, {"width": 48, "blocks": 6, "res_scale": 1.0, "scales": [2, 4]},
+             "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
 }
 
 

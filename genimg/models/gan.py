@@ -2,7 +2,7 @@
 
 One family, two configurations: `num_classes=0` is the plain DCGAN (Radford et al. 2016);
 `num_classes>0` adds class-conditional batch norm in the generator and a projection
-discriminator (Miyato & Koyama 2018). The discriminator uses spectral normalisation and the
+discriminator (Miyato & Koyama 2018) with an auxiliary classifier head (Odena et al. 2017). The discriminator uses spectral normalisation and the
 training loop the hinge loss, the usual recipe for stable GAN training on small images.
 """
 import torch
@@ -74,12 +74,18 @@ class Discriminator(nn.Module):
         if num_classes:
             # Projection discriminator: score += <embed(label), features>.
             self.embed = spectral_norm(nn.Embedding(num_classes, 4 * width))
+            # Auxiliary classifier (AC-GAN): learns the classes on real images; the generator is then also
+            # rewarded when its image is recognised as the class it was asked for. Projection alone left
+            # look-alike classes (shirt, pullover, coat) mixed.
+            self.classify = nn.Linear(4 * width, num_classes)
 
-    def forward(self, x, labels=None):
+    def forward(self, x, labels=None, with_class_logits=False):
         h = self.features(x).sum(dim=(2, 3))  # global sum pooling
         out = self.score(h).squeeze(1)
         if self.num_classes:
             out = out + (self.embed(labels) * h).sum(1)
+            if with_class_logits:
+                return out, self.classify(h)
         return out
 
 

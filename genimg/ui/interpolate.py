@@ -29,7 +29,7 @@ def interpolate_frames(family_label, dataset_label, seed_a, seed_b, class_a, cla
                                 mode="linear" if str(mode).lower().startswith("linear") else "spherical",
                                 label_a=labels[0], label_b=labels[1])
     strip_path, gif_path = output_path(".png"), output_path(".gif")
-    imaging.grid(frames, columns=min(16, len(frames)), scale=3).save(strip_path)
+    imaging.grid(frames, columns=min(8, len(frames)), scale=3).save(strip_path)
     imaging.save_gif(frames, gif_path, scale=6)
     return strip_path, gif_path
 

@@ -1,0 +1,167 @@
+"""Upscale tab: a photo x2 or x4 by a super-resolution network, beside plain bicubic in a before/after slider."""
+import time
+from pathlib import Path
+
+import gradio as gr
+
+import genimg
+from genimg import api
+
+from .common import output_path, user_errors
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
+SCALE_CHOICES = {"x2": 2, "x4": 4}
+MODEL_CHOICES = {"Quality (residual network)": "quality", "Fast (small network)": "fast"}
+# The app keeps results at 16 megapixels (4096x4096): a browser still shows them, and a 2-CPU Space makes them
+# in seconds. `python -m genimg upscale` and genimg.upscale() go to 64 megapixels.
+APP_MAX_OUTPUT_PIXELS = 4096 * 4096
+
+HOW_IT_WORKS = r"""
+**The task.** A small image has lost detail that a larger one had; *super-resolution* guesses it back.
+*Bicubic* resizing only interpolates between neighbouring pixels, so edges come out soft. A network trained on
+pairs of (photo shrunk $s$ times, original photo) learns what detail usually goes with what it sees: the
+sharpness of an edge, the grain of a texture.
+
+**Sub-pixel convolution** (ESPCN, Shi et al. 2016). Every layer works on the *small* image: the last
+convolution makes $3 s^2$ channels per pixel, and a *pixel shuffle* rearranges each pixel's $s \times s$ block of
+values into $s \times s$ neighbouring output pixels. The network is then $s^2$ times cheaper than one that first
+enlarges the image and then sharpens it.
+
+**Residual learning** (VDSR, Kim et al. 2016; EDSR, Lim et al. 2017). The networks add their output to
+bicubic upscaling, so they only learn the *difference*, the missing detail, which is small and mostly zero;
+their last layer starts at zero, so before training they are exactly bicubic. Inside, the quality model is a
+stack of residual blocks (convolution, ReLU, convolution, plus the block's input; no batch norm, which would
+flatten the contrasts an upscaler must keep). The fast model is five plain convolutions.
+
+**Why L1.** Training minimises the mean absolute error $\frac{1}{N}\sum |\hat y - y|$ rather than the squared
+error. The squared error is dominated by the few large errors at edges and is minimised by averaging every
+plausible detail into blur; the absolute error weighs all errors alike and gives sharper results and, in
+practice (EDSR), better PSNR too.
+
+**The numbers** (the *measure* option). Your photo is shrunk $s$ times with antialiased bicubic (exactly as
+the published tables make their test inputs), enlarged back both ways, and compared with your original on
+brightness (the Y of YCbCr), with $s$ pixels cut from each border. *PSNR* $= 10 \log_{10}(255^2 / \mathrm{MSE})$
+in dB: higher is better; +1 dB means about 21 % less squared error. *SSIM* compares local brightness, contrast
+and structure in 11x11 windows: 1 means identical. On the Kodak photos the quality model gains the dB shown in
+its card over bicubic; gains are larger on sharp, detailed photos and near zero on blurry or noisy ones.
+"""
+
+
+def report_bad_uploads(image_input: gr.Image) -> gr.Image:
+    """Make an upload that gradio cannot open fail with the API's own words (not an image, too large,
+    truncated...) instead of gradio's generic "Could not preprocess input component" error.
+
+    (Wrapping the instance's method, not subclassing gr.Image: gradio writes a .pyi file beside any module
+    that subclasses a component.)
+    """
+    preprocess = image_input.preprocess
+
+    def checked_preprocess(payload):
+        try:
+            return preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            try:
+                api.load_image(payload.path)
+            except ValueError as error:
+                raise gr.Error(str(error)) from None
+            raise gr.Error("The uploaded file could not be read as an image.") from None
+
+    image_input.preprocess = checked_preprocess
+    return image_input
+
+
+def example_rows() -> list:
+    rows = [["chelsea.png", "x4", "Quality (residual network)", False],
+            ["rocket.jpg", "x2", "Fast (small network)", False],
+            ["coins.png", "x4", "Quality (residual network)", True]]
+    return [[str(EXAMPLES_DIR / name), *rest] for name, *rest in rows if (EXAMPLES_DIR / name).is_file()]
+
+
+def scale_of(scale_label) -> int:
+    if scale_label not in SCALE_CHOICES:
+        raise gr.Error(f"Choose a scale: {', '.join(SCALE_CHOICES)}.")
+    return SCALE_CHOICES[scale_label]
+
+
+def model_of(model_label) -> str:
+    if model_label not in MODEL_CHOICES:
+        raise gr.Error(f"Choose a model: {', '.join(MODEL_CHOICES)}.")
+    return MODEL_CHOICES[model_label]
+
+
+def save_png(image) -> str:
+    path = output_path(".png")
+    image.save(path, compress_level=1)  # lossless; fast compression (a 16-megapixel PNG otherwise takes seconds)
+    return path
+
+
+def measurement_table(result, scale) -> str:
+    bicubic, model = result["bicubic"], result["model"]
+    gain = model["psnr"] - bicubic["psnr"]
+    return (f"**Measured on your photo** (shrunk x{scale}, then enlarged back; compared with your original):\n\n"
+            f"| | PSNR (dB) | SSIM |\n|---|---|---|\n"
+            f"| bicubic | {bicubic['psnr']:.2f} | {bicubic['ssim']:.4f} |\n"
+            f"| {result['model_name']} | {model['psnr']:.2f} | {model['ssim']:.4f} |\n\n"
+            f"The network is **{gain:+.2f} dB** over bicubic. PSNR: higher is better (+1 dB is about 21 % less "
+            f"squared error). SSIM: 1 means identical structure. The slider shows both reconstructions of your "
+            f"photo at its own size; see *How it works* for the protocol.")
+
+
+@user_errors
+def upscale_photo(path, scale_label, model_label, measure):
+    """-> ((bicubic PNG, model PNG) for the slider, model PNG for download, markdown)."""
+    if not path:
+        raise gr.Error("Upload a photo or pick an example first.")
+    scale, model = scale_of(scale_label), model_of(model_label)
+    image = api.load_image(path)
+    width, height = image.size
+    start = time.perf_counter()
+    if measure:
+        if width * height > APP_MAX_OUTPUT_PIXELS:
+            raise gr.Error(f"Measuring keeps your photo's size; at {width}x{height} it is over the app's "
+                           f"{APP_MAX_OUTPUT_PIXELS / 1e6:.0f} megapixels. Use a smaller photo.")
+        result = genimg.measure_upscale(image, scale, model)
+        bicubic, upscaled = save_png(result["images"]["bicubic"]), save_png(result["images"]["model"])
+        info = measurement_table(result, scale)
+        return (bicubic, upscaled), upscaled, info + f"\n\nTook {time.perf_counter() - start:.1f} s."
+    if width * scale * height * scale > APP_MAX_OUTPUT_PIXELS:
+        raise gr.Error(f"x{scale} would make {width * scale}x{height * scale} ({width * height * scale ** 2 / 1e6:.0f} "
+                       f"megapixels); the app stops at {APP_MAX_OUTPUT_PIXELS / 1e6:.0f}. Choose x2, a smaller photo, "
+                       f"or `python -m genimg upscale` (up to 64 megapixels).")
+    upscaled_image = genimg.upscale(image, scale, model)
+    seconds = time.perf_counter() - start
+    bicubic, upscaled = save_png(genimg.upscale_bicubic(image, scale)), save_png(upscaled_image)
+    name = api.upscaler(model).name
+    info = (f"**{name}**: {width}x{height} -> {upscaled_image.width}x{upscaled_image.height} ({upscaled_image.mode}) "
+            f"in {seconds:.1f} s. Left of the slider: bicubic; right: the network. The download is a lossless PNG.")
+    return (bicubic, upscaled), upscaled, info
+
+
+def build_tab():
+    with gr.Tab("Upscale", id="upscale"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
+                                                    sources=["upload", "clipboard"], elem_id="upscale_in"))
+                scale = gr.Radio(choices=list(SCALE_CHOICES), value="x4", label="Scale")
+                model = gr.Radio(choices=list(MODEL_CHOICES), value="Quality (residual network)", label="Model")
+                measure = gr.Checkbox(value=False, label="Measure",
+                                      info="Shrink my photo first, upscale it back, and score bicubic and the "
+                                           "network against my original (PSNR, SSIM)")
+                button = gr.Button("Upscale", variant="primary")
+                rows = example_rows()
+                if rows:
+                    gr.Examples(rows, inputs=[photo, scale, model, measure], label="Examples")
+            with gr.Column(scale=2):
+                slider = gr.ImageSlider(label="Bicubic (left) vs the network (right)", type="filepath",
+                                        format="png", max_height=600)
+                download = gr.File(label="Upscaled image (lossless PNG)")
+                info = gr.Markdown()
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                        {"left": "$", "right": "$", "display": False}])
+        # One upscale at a time: each already uses every CPU core, and a 16-megapixel result holds ~0.5 GB.
+        button.click(upscale_photo, [photo, scale, model, measure], [slider, download, info], api_name="upscale",
+                     concurrency_limit=1)

@@ -1,0 +1,434 @@
+"""Upscaling: output shapes for every scale, model and image mode, tiling, bad inputs, the CLI, the bench,
+and the app through gradio_client. Uses dry-run SR checkpoints made here (never the shipped ones)."""
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import genimg
+import genimg.api
+from genimg import bench, photos, upscaling
+from genimg.__main__ import main as cli
+from genimg.models.sr import EDSR, ESPCN
+from genimg.training import train
+
+ROOT = Path(__file__).resolve().parent.parent
+SR_MODELS = ("fast", "quality")
+
+
+@pytest.fixture(scope="module")
+def sr_dir(tmp_path_factory):
+    """Dry-run checkpoints of both upscalers (seconds), with the API pointed at them for this module."""
+    root = tmp_path_factory.mktemp("sr")
+    for model in ("sr-fast", "sr-quality"):
+        train(model, "photos", dry_run=True, out=root / "checkpoints", run_dir=root / "runs" / model, quiet=True)
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(root / "checkpoints")
+    yield root / "checkpoints"
+    genimg.set_checkpoint_dir(previous)
+
+
+def photo(width=23, height=17, mode="RGB", seed=0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    rgb = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
+    return rgb.convert(mode) if mode != "RGB" else rgb
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_with_header_size(width: int, height: int) -> bytes:
+    """A valid tiny PNG whose header claims width x height (a decompression bomb's first bytes)."""
+    data = bytearray(png_bytes(Image.new("L", (1, 1))))
+    ihdr = data[12:29]  # chunk type + 13 bytes of header
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shapes and modes
+
+
+@pytest.mark.parametrize("model", SR_MODELS)
+@pytest.mark.parametrize("scale", (2, 4))
+@pytest.mark.parametrize("mode, out_mode", [("RGB", "RGB"), ("RGBA", "RGBA"), ("L", "L"), ("LA", "LA"),
+                                            ("P", "RGB"), ("1", "L"), ("CMYK", "RGB"), ("YCbCr", "RGB"),
+                                            ("I", "L"), ("F", "L")])
+def test_shape_and_mode(sr_dir, model, scale, mode, out_mode):
+    image = photo(mode=mode)
+    result = genimg.upscale(image, scale, model)
+    assert result.size == (image.width * scale, image.height * scale)
+    assert result.mode == out_mode
+
+
+@pytest.mark.parametrize("scale", (2, 4))
+def test_one_pixel_and_thin_images(sr_dir, scale):
+    for size in ((1, 1), (1, 9), (13, 1)):
+        assert genimg.upscale(photo(*size), scale).size == (size[0] * scale, size[1] * scale)
+
+
+def test_accepts_paths_and_bytes_and_scale_spellings(sr_dir, tmp_path):
+    path = tmp_path / "in.png"
+    photo().save(path)
+    assert genimg.upscale(str(path), 2).size == (46, 34)
+    assert genimg.upscale(path.read_bytes(), "x4", "fast").size == (92, 68)
+    assert genimg.upscale(photo(), 2.0, "sr-quality-photos").size == (46, 34)
+
+
+def test_bicubic_baseline_has_the_same_size_and_handling(sr_dir):
+    image = photo(mode="RGBA")
+    assert genimg.upscale_bicubic(image, 4).size == genimg.upscale(image, 4).size
+    assert genimg.upscale_bicubic(image, 4).mode == "RGBA"
+
+
+def test_alpha_is_kept(sr_dir):
+    image = photo(30, 20, "RGBA")
+    alpha = np.zeros((20, 30), np.uint8)
+    alpha[:, 15:] = 255
+    image.putalpha(Image.fromarray(alpha))
+    result = np.asarray(genimg.upscale(image, 2))
+    assert (result[:, :20, 3] == 0).all() and (result[:, 40:, 3] == 255).all()  # away from the edge: exact
+    opaque = photo(30, 20, "RGBA")  # convert("RGBA") makes alpha 255 everywhere
+    assert (np.asarray(genimg.upscale(opaque, 4))[..., 3] == 255).all()
+
+
+def test_palette_with_transparency_gives_rgba(sr_dir):
+    image = photo(mode="P")
+    image.info["transparency"] = 0
+    assert genimg.upscale(image, 2).mode == "RGBA"
+
+
+def test_sixteen_bit_is_rescaled_not_clipped(sr_dir):
+    values = np.full((16, 16), 30000, np.uint16)  # 30000/65535 of full scale: mid-gray, not white
+    image = Image.fromarray(values)
+    assert image.mode.startswith("I;16")
+    result = np.asarray(genimg.upscale(image, 2))
+    assert abs(int(np.median(result)) - round(30000 / 65535 * 255)) <= 2
+
+
+def test_grayscale_stays_gray(sr_dir):
+    image = photo(mode="L")
+    result = genimg.upscale(image, 4)
+    assert result.mode == "L"
+    bicubic = np.asarray(genimg.upscale_bicubic(image, 4), np.float64)
+    assert np.abs(np.asarray(result, np.float64) - bicubic).mean() < 20  # a picture of the input, not noise
+
+
+def test_exif_orientation_is_applied(sr_dir):
+    image = photo(30, 20)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    assert genimg.upscale(buffer.getvalue(), 2).size == (40, 60)  # displayed as 20x30
+
+
+# ----------------------------------------------------------------------------------------------
+# Tiling
+
+
+@pytest.mark.parametrize("network", [EDSR(width=8, blocks=2), ESPCN(width=8, depth=2)], ids=["edsr", "espcn"])
+@pytest.mark.parametrize("scale", (2, 4))
+def test_tiling_equals_untiled(network, scale):
+    """Tiles overlap by the receptive radius, so the stitched output equals the untiled one up to float
+    rounding. The only allowed difference is 1 grey level where a value lies within ~1e-5 of a rounding
+    boundary (convolutions sum in a different order on different tile shapes): at most 1, and rarely."""
+    torch.manual_seed(0)
+    for conv in network.heads.convs.values():  # zero-initialised heads would make this test trivially pass
+        torch.nn.init.normal_(conv.weight, std=0.1)
+    network.eval()
+    rgb = np.random.default_rng(1).random((45, 38, 3), dtype=np.float32)
+    whole = upscaling.upscale_array(network, rgb, scale, tile=10_000)
+    tiled = upscaling.upscale_array(network, rgb, scale, tile=16)
+    difference = np.abs(whole.astype(int) - tiled.astype(int))
+    assert difference.max() <= 1
+    assert (difference > 0).mean() < 1e-3
+
+
+def test_tiling_test_would_catch_too_little_overlap(monkeypatch):
+    """The same comparison fails when tiles overlap less than the receptive field: the test is sensitive."""
+    torch.manual_seed(0)
+    network = EDSR(width=8, blocks=2)
+    for conv in network.heads.convs.values():
+        torch.nn.init.normal_(conv.weight, std=0.1)
+    network.eval()
+    rgb = np.random.default_rng(1).random((45, 38, 3), dtype=np.float32)
+    whole = upscaling.upscale_array(network, rgb, 2, tile=10_000)
+    monkeypatch.setattr(EDSR, "receptive_radius", property(lambda self: 1))
+    tiled = upscaling.upscale_array(network, rgb, 2, tile=16)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() > 1
+
+
+def test_large_input_memory_is_bounded(sr_dir):
+    """2000x2000 at x4 (an 8000x8000 result) stays under 2 GB resident, measured in a fresh process."""
+    script = (
+        "import resource, sys, genimg, numpy as np; from PIL import Image; import torch; torch.set_num_threads(1);"
+        f"genimg.set_checkpoint_dir({str(sr_dir)!r});"
+        "rng = np.random.default_rng(0);"
+        "image = Image.fromarray(rng.integers(0, 256, (2000, 2000, 3), dtype=np.uint8));"
+        "out = genimg.upscale(image, 4, 'fast'); assert out.size == (8000, 8000);"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip().splitlines()[-1]) < 2048  # MB
+
+
+# ----------------------------------------------------------------------------------------------
+# Bad input: a clear ValueError (gr.Error in the app), never a crash
+
+
+def bad_inputs(tmp_path):
+    frames = [photo(8, 8, seed=i).convert("P") for i in range(3)]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    jpeg = io.BytesIO()
+    photo(64, 64).save(jpeg, "JPEG")
+    return {
+        "not an image": (b"this is a text file, not a picture\n" * 10, "not an image"),
+        "truncated png": (png_bytes(photo(64, 64))[:300], "truncated or corrupt"),
+        "truncated jpeg": (jpeg.getvalue()[:600], "truncated or corrupt"),
+        "decompression bomb": (png_with_header_size(20000, 20000), "too large"),
+        "too many pixels": (png_with_header_size(5000, 5000), "megapixels"),
+        "animated gif": (gif.getvalue(), "animated"),
+        "empty file": (b"", "not an image"),
+    }
+
+
+@pytest.mark.parametrize("case", ["not an image", "truncated png", "truncated jpeg", "decompression bomb",
+                                  "too many pixels", "animated gif", "empty file"])
+def test_bad_files_give_clear_errors(sr_dir, tmp_path, case):
+    data, message = bad_inputs(tmp_path)[case]
+    with pytest.raises(ValueError, match=message):
+        genimg.upscale(data, 2)
+    path = tmp_path / "upload.png"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        genimg.upscale(str(path), 2)
+
+
+def test_bad_arguments(sr_dir):
+    with pytest.raises(ValueError, match="scale must be 2 or 4"):
+        genimg.upscale(photo(), 3)
+    with pytest.raises(ValueError, match="scale must be"):
+        genimg.upscale(photo(), "big")
+    with pytest.raises(ValueError, match="No model named"):
+        genimg.upscale(photo(), 2, "nonexistent")
+    with pytest.raises(ValueError, match="No image file"):
+        genimg.upscale("/no/such/file.png", 2)
+    with pytest.raises(ValueError, match="over the limit"):
+        genimg.upscale(Image.new("L", (2100, 2100)), 4)  # 8400x8400 = 70.6 megapixels
+
+
+def test_missing_checkpoints_are_a_clear_error(tmp_path):
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(tmp_path)
+    try:
+        with pytest.raises(ValueError, match="No upscaling model is available"):
+            genimg.upscale(photo(), 2)
+    finally:
+        genimg.set_checkpoint_dir(previous)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_sr_training_resumes_exactly(tmp_path, monkeypatch):
+    """Stopped after step 4 and resumed from step 3's saved state == 6 steps in one go (cosine lr, random crops)."""
+    from safetensors.torch import load_file
+
+    from genimg import training
+
+    train("sr-fast", "photos", steps=6, dry_run=True, out=tmp_path / "whole", run_dir=tmp_path / "run-whole",
+          quiet=True)
+    real_step, calls = training.SRTrainer.step, []
+
+    def crashing_step(self, *args):
+        calls.append(1)
+        if len(calls) == 5:
+            raise Interrupted
+        return real_step(self, *args)
+
+    monkeypatch.setattr(training.SRTrainer, "step", crashing_step)
+    with pytest.raises(Interrupted):
+        train("sr-fast", "photos", steps=6, dry_run=True, out=tmp_path / "split", run_dir=tmp_path / "run-split",
+              quiet=True)
+    monkeypatch.setattr(training.SRTrainer, "step", real_step)
+    train("sr-fast", "photos", steps=6, dry_run=True, resume=True, out=tmp_path / "split",
+          run_dir=tmp_path / "run-split", quiet=True)
+    whole = load_file(tmp_path / "whole" / "sr-fast-photos.safetensors")
+    split = load_file(tmp_path / "split" / "sr-fast-photos.safetensors")
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
+    assert (tmp_path / "run-whole" / "samples.png").is_file()  # bicubic | network | original, per scale
+
+
+def test_sr_models_train_on_photos_only(tmp_path):
+    with pytest.raises(ValueError, match="trains on photos"):
+        train("sr-fast", "mnist", dry_run=True, out=tmp_path, run_dir=tmp_path / "run", quiet=True)
+
+
+def test_missing_photos_name_every_place_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENIMG_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError) as error:
+        photos.load_photos(tmp_path / "nowhere")
+    assert "--data: " in str(error.value) and "GENIMG_DATA: " in str(error.value)
+
+
+def test_parameter_budgets():
+    """The issue's limits: the fast model at most 100 K parameters, the quality model about 2 M at most."""
+    from genimg.models import build
+
+    assert sum(p.numel() for p in build("espcn").parameters()) <= 100_000
+    assert sum(p.numel() for p in build("edsr").parameters()) <= 2_000_000
+
+
+# ----------------------------------------------------------------------------------------------
+# Measuring, the benchmark and the command line
+
+
+def test_measure_reports_both_and_needs_a_big_enough_image(sr_dir):
+    result = genimg.measure_upscale(photo(64, 48), 4, "fast")
+    assert set(result) >= {"bicubic", "model", "images", "model_name"}
+    assert result["images"]["model"].size == result["images"]["original"].size == (64, 48)
+    assert 0 < result["bicubic"]["ssim"] <= 1 and result["model"]["psnr"] > 0
+    with pytest.raises(ValueError, match="at least 32x32"):
+        genimg.measure_upscale(photo(20, 40), 4)
+
+
+def test_bench_sr_runs_on_a_folder(sr_dir, tmp_path, capsys):
+    for i in range(2):
+        photo(48, 40, seed=i).save(tmp_path / f"p{i}.png")
+    results = bench.sr_quality(tmp_path)
+    assert set(results) == {"x2", "x4"} and "sr-quality-photos" in results["x4"]
+    speed = bench.sr_speed(repeats=1)
+    assert speed["sr-fast-photos"]["x4"]["images_per_s"] > 0
+    assert "bicubic" in capsys.readouterr().out
+    figure = tmp_path / "figure.png"
+    bench.main(["sr", "--data", str(tmp_path), "--repeats", "0", "--figure", str(figure), "--checkpoints", str(sr_dir)])
+    with Image.open(figure) as image:
+        assert image.width > image.height > 0
+
+
+def test_cli_upscale(sr_dir, tmp_path, capsys):
+    source, out = tmp_path / "in.png", tmp_path / "out.png"
+    photo(20, 10, "RGBA").save(source)
+    assert cli(["upscale", str(source), str(out), "--scale", "4", "--checkpoints", str(sr_dir)]) == 0
+    with Image.open(out) as result:
+        assert result.size == (80, 40) and result.mode == "RGBA"
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    assert cli(["upscale", str(tmp_path / "bad.png"), str(out), "--checkpoints", str(sr_dir)]) == 2
+    assert "not an image" in capsys.readouterr().err
+
+
+def test_matlab_bicubic_properties():
+    """Constant images stay constant both ways; a ramp stays a ramp away from the borders (cubic kernels
+    reproduce linear functions); shrinking a pixel checkerboard gives its mean (MATLAB antialiases when shrinking,
+    where a plain 4-tap bicubic would alias it into a pattern)."""
+    flat = np.full((8, 8), 77, np.uint8)
+    assert (photos.imresize(flat, 0.25) == 77).all() and (photos.imresize(flat, 4) == 77).all()
+    ramp = np.tile(np.arange(16, dtype=np.float32), (16, 1))
+    up = photos.imresize(ramp, 2)
+    assert up.shape == (32, 32)
+    np.testing.assert_allclose(np.diff(up[8, 6:26]), 0.5, atol=1e-4)
+    checkerboard = (np.indices((64, 64)).sum(0) % 2 * 255).astype(np.uint8)
+    assert np.abs(photos.imresize(checkerboard, 0.25)[2:-2, 2:-2].astype(int) - 128).max() <= 1
+
+
+KODAK = ROOT.parent / "shared" / "datasets" / "photos" / "val"
+
+
+@pytest.mark.skipif(not KODAK.is_dir(), reason="needs ../shared/datasets/photos/val (Kodak24)")
+def test_bicubic_on_kodak_reproduces_the_reference_numbers():
+    """REFERENCE.md measured bicubic on Kodak24 by the paper protocol: x2 30.86 / .8702, x4 27.23 / .7195.
+    Matching them checks the MATLAB-compatible resize, the Y conversion, the border crop, PSNR and SSIM at once."""
+    images = [photos.load_rgb(p) for p in photos.list_images(KODAK)]
+    for scale, psnr, ssim in ((2, 30.86, 0.8702), (4, 27.23, 0.7195)):
+        rows = []
+        for hr in images:
+            hr = photos.modcrop(hr, scale)
+            bicubic = photos.imresize(photos.degrade(hr, scale), scale)
+            rows.append((photos.psnr_y(bicubic, hr, scale), photos.ssim_y(bicubic, hr, scale)))
+        assert abs(np.mean([r[0] for r in rows]) - psnr) < 0.01
+        assert abs(np.mean([r[1] for r in rows]) - ssim) < 0.0005
+
+
+# ----------------------------------------------------------------------------------------------
+# The app
+
+
+def test_tab_function_errors_are_gr_errors(sr_dir, tmp_path):
+    from genimg.ui import upscale as tab
+    with pytest.raises(gr.Error, match="Upload a photo"):
+        tab.upscale_photo(None, "x4", "Fast (small network)", False)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a picture")
+    with pytest.raises(gr.Error, match="not an image"):
+        tab.upscale_photo(str(bad), "x4", "Fast (small network)", False)
+    big = tmp_path / "big.png"
+    Image.new("L", (1100, 1100)).save(big)
+    with pytest.raises(gr.Error, match="app stops at"):
+        tab.upscale_photo(str(big), "x4", "Fast (small network)", False)
+
+
+def test_app_through_gradio_client(sr_dir, tmp_path):
+    import socket
+
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    source = tmp_path / "in.png"
+    photo(40, 30, "RGBA").save(source)
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                            show_error=True)
+    client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+    try:
+        (before, after), download, info = client.predict(handle_file(str(source)), "x2", "Fast (small network)", False,
+                                                         api_name="/upscale")
+        for path in (before, after, download):
+            with Image.open(path) as image:
+                assert image.size == (80, 60) and image.format == "PNG"
+        with Image.open(download) as image:
+            assert image.mode == "RGBA"
+        assert "sr-fast-photos" in info
+        big = tmp_path / "big.png"
+        photo(64, 64).save(big)
+        (before, after), download, info = client.predict(handle_file(str(big)), "x4", "Quality (residual network)",
+                                                         True, api_name="/upscale")
+        assert "PSNR" in info and "bicubic" in info
+        with Image.open(after) as image:
+            assert image.size == (64, 64)
+        # Bad files reach the client as the API's own words, including those gradio's upload step cannot open.
+        for case in ("animated gif", "not an image", "decompression bomb", "truncated png"):
+            data, message = bad_inputs(tmp_path)[case]
+            bad = tmp_path / f"{case.replace(' ', '_')}.{'gif' if 'gif' in case else 'png'}"
+            bad.write_bytes(data)
+            with pytest.raises(AppError, match=message):
+                client.predict(handle_file(str(bad)), "x2", "Fast (small network)", False, api_name="/upscale")
+    finally:
+        client.close()
+        demo.close()
