@@ -9,7 +9,7 @@ FAMILIES = {
     "dcgan": (Generator, {"z_dim": 64, "width": 32, "num_classes": 0},
               "DCGAN: a generator trained against a spectral-norm discriminator with the hinge loss"),
     "cgan": (Generator, {"z_dim": 64, "width": 32, "num_classes": 10},
-             "Conditional GAN: class-conditional batch norm in the generator, projection discriminator"),
+             "Conditional GAN: class-conditional batch norm, projection discriminator with an auxiliary classifier"),
     "vae": (VAE, {"z_dim": 16, "width": 32}, "Convolutional VAE with a 16-D latent"),
     "vae2d": (VAE, {"z_dim": 2, "width": 32}, "Convolutional VAE with a 2-D latent (the manifold map)"),
     "classifier": (Classifier, {"num_classes": 10, "width": 32, "feature_dim": 128},

@@ -42,8 +42,9 @@ practice (EDSR), better PSNR too.
 the published tables make their test inputs), enlarged back both ways, and compared with your original on
 brightness (the Y of YCbCr), with $s$ pixels cut from each border. *PSNR* $= 10 \log_{10}(255^2 / \mathrm{MSE})$
 in dB: higher is better; +1 dB means about 21 % less squared error. *SSIM* compares local brightness, contrast
-and structure in 11x11 windows: 1 means identical. On the Kodak photos the quality model gains the dB shown in
-its card over bicubic; gains are larger on sharp, detailed photos and near zero on blurry or noisy ones.
+and structure in 11x11 windows: 1 means identical. On the 24 Kodak photos the quality model gains 2.4 dB over
+bicubic at x2 and 1.2 dB at x4 (the fast one 2.1 and 1.0); gains are larger on sharp, detailed photos and
+near zero on blurry or noisy ones.
 """
 
 
