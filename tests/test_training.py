@@ -98,11 +98,12 @@ class Interrupted(Exception):
     pass
 
 
-def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    """The classifier (cosine learning rate, random augmentation) stopped after step 4, resumed from step 3's state."""
-    train("classifier", "mnist", steps=6, dry_run=True, out=tmp_path / "whole", run_dir=tmp_path / "run-whole",
-          quiet=True)
-    real_step, calls = training.ClassifierTrainer.step, []
+@pytest.mark.parametrize("model, dataset, trainer", [("classifier", "mnist", "ClassifierTrainer"),
+                                                     ("sr-fast", "photos", "SRTrainer")])
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch, model, dataset, trainer):
+    """Stopped after step 4, resumed from step 3's state == 6 steps in one go (cosine lr, random augmentation)."""
+    train(model, dataset, steps=6, dry_run=True, out=tmp_path / "whole", run_dir=tmp_path / "run-whole", quiet=True)
+    real_step, calls = getattr(training, trainer).step, []
 
     def crashing_step(self, *args):
         calls.append(1)
@@ -110,15 +111,16 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, mon
             raise Interrupted
         return real_step(self, *args)
 
-    monkeypatch.setattr(training.ClassifierTrainer, "step", crashing_step)
+    monkeypatch.setattr(getattr(training, trainer), "step", crashing_step)
     with pytest.raises(Interrupted):
-        train("classifier", "mnist", steps=6, dry_run=True, out=tmp_path / "split", run_dir=tmp_path / "run-split",
+        train(model, dataset, steps=6, dry_run=True, out=tmp_path / "split", run_dir=tmp_path / "run-split",
               quiet=True)
     assert not (tmp_path / "split").exists()
-    monkeypatch.setattr(training.ClassifierTrainer, "step", real_step)
-    train("classifier", "mnist", steps=6, dry_run=True, resume=True, out=tmp_path / "split",
+    monkeypatch.setattr(getattr(training, trainer), "step", real_step)
+    train(model, dataset, steps=6, dry_run=True, resume=True, out=tmp_path / "split",
           run_dir=tmp_path / "run-split", quiet=True)
-    assert_same_weights(weights(tmp_path / "whole", "classifier-mnist"), weights(tmp_path / "split", "classifier-mnist"))
+    name = f"{model}-{dataset}"
+    assert_same_weights(weights(tmp_path / "whole", name), weights(tmp_path / "split", name))
 
 
 def test_resume_refuses_a_state_from_another_seed(tmp_path):

@@ -247,37 +247,8 @@ def test_missing_checkpoints_are_a_clear_error(tmp_path):
 # Training
 
 
-class Interrupted(Exception):
-    pass
-
-
-def test_sr_training_resumes_exactly(tmp_path, monkeypatch):
-    """Stopped after step 4 and resumed from step 3's saved state == 6 steps in one go (cosine lr, random crops)."""
-    from safetensors.torch import load_file
-
-    from genimg import training
-
-    train("sr-fast", "photos", steps=6, dry_run=True, out=tmp_path / "whole", run_dir=tmp_path / "run-whole",
-          quiet=True)
-    real_step, calls = training.SRTrainer.step, []
-
-    def crashing_step(self, *args):
-        calls.append(1)
-        if len(calls) == 5:
-            raise Interrupted
-        return real_step(self, *args)
-
-    monkeypatch.setattr(training.SRTrainer, "step", crashing_step)
-    with pytest.raises(Interrupted):
-        train("sr-fast", "photos", steps=6, dry_run=True, out=tmp_path / "split", run_dir=tmp_path / "run-split",
-              quiet=True)
-    monkeypatch.setattr(training.SRTrainer, "step", real_step)
-    train("sr-fast", "photos", steps=6, dry_run=True, resume=True, out=tmp_path / "split",
-          run_dir=tmp_path / "run-split", quiet=True)
-    whole = load_file(tmp_path / "whole" / "sr-fast-photos.safetensors")
-    split = load_file(tmp_path / "split" / "sr-fast-photos.safetensors")
-    assert all(torch.equal(whole[k], split[k]) for k in whole)
-    assert (tmp_path / "run-whole" / "samples.png").is_file()  # bicubic | network | original, per scale
+def test_sr_training_draws_a_comparison_grid(sr_dir):
+    assert (sr_dir.parent / "runs" / "sr-fast" / "samples.png").is_file()  # bicubic | network | original, per scale
 
 
 def test_sr_models_train_on_photos_only(tmp_path):
