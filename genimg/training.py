@@ -31,7 +31,9 @@ MODELS = {
     "dcgan": dict(family="dcgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
                   disc_width=32),
     # aux_class_weight: the AC-GAN class loss beside the projection discriminator, per dataset. Garments need more:
-    # at 1.0 the Fashion-MNIST generator drew pullovers that a classifier read as coats or shirts a third of the time.
+    # at 1.0 the Fashion-MNIST generator drew T-shirts and pullovers that a classifier read as shirts or coats
+    # (agreement 92.8%; 3.0 gives 94.7%). A wider discriminator (disc_width 64) did not help: its class head
+    # stayed at 86% on real test garments.
     "cgan": dict(family="cgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
                  disc_width=32, aux_class_weight={"mnist": 1.0, "fashion-mnist": 3.0}),
     "vae": dict(family="vae", steps=4000, batch_size=128, lr=1e-3, betas=(0.9, 0.999)),

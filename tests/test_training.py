@@ -56,6 +56,12 @@ def test_dry_run_writes_checkpoint_and_run_folder(dry_run_dir, dry_run_runs, mod
     assert info["step"] == 6 and info["model"] == model and info["dataset"] == "mnist"
 
 
+def test_per_dataset_knobs_are_resolved_in_the_card(dry_run_dir):
+    # MODELS gives the cGAN's class-loss weight per dataset; the card must hold the one number that was used.
+    card = checkpoints.read_card(dry_run_dir, "cgan-mnist")
+    assert card["hyperparameters"]["aux_class_weight"] == MODELS["cgan"]["aux_class_weight"]["mnist"]
+
+
 def test_classifier_dry_run(dry_run_dir, dry_run_runs):
     run = dry_run_runs / "classifier-fashion-mnist"
     assert (run / "loss.png").is_file() and (run / "state.safetensors").is_file()
