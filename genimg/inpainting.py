@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from . import photos
 from .models.inpaint import composite
 
-MAX_SIDE = 512  # the network works on at most 512 px on the longer side; 2048 px photos are filled at 1/4 size
+MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
 
 
 def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int]:

@@ -46,7 +46,7 @@ MODELS = {
     "sr-quality": dict(family="edsr", dataset="photos", steps=3000, batch_size=16, patch=48, lr=5e-4,
                        betas=(0.9, 0.999)),
     # Inpainting on photos (see InpaintTrainer): `patch` is the crop side, photos shrunk to `photo_side` at load.
-    "inpaint": dict(family="inpaint", dataset="photos", steps=1200, batch_size=8, patch=96, photo_side=384, lr=5e-4,
+    "inpaint": dict(family="inpaint", dataset="photos", steps=750, batch_size=8, patch=96, photo_side=384, lr=5e-4,
                     betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.01,
                     perceptual_layers=["relu1_2", "relu2_2"]),
 }
