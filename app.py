@@ -8,6 +8,7 @@ import gradio as gr
 import genimg
 from genimg.ui import generate, interpolate
 from genimg.ui import upscale
+from genimg.ui import inpaint
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -34,6 +35,7 @@ def build_demo() -> gr.Blocks:
             generate.build_tab()
             interpolate.build_tab()
             upscale.build_tab()
+            inpaint.build_tab()
     return demo
 
 

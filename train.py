@@ -20,7 +20,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", choices=sorted(MODELS), help="what to train (see --list)")
     parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos"], default=None,
-                        help="default: fashion-mnist; photos for the super-resolution models (sr-fast, sr-quality)")
+                        help="default: fashion-mnist; photos for the super-resolution and inpainting models")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")
     length.add_argument("--epochs", type=float, help="passes over the training set instead of --steps")
@@ -34,6 +34,8 @@ def main(argv=None):
     parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids and loss plots")
     parser.add_argument("--save-every", type=int, default=500, help="steps between resumable saved states")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    parser.add_argument("--vgg-weights", help="VGG16 features (safetensors) for perceptual/style losses; default "
+                                              "$GENIMG_VGG_WEIGHTS or torchvision's download")
     parser.add_argument("--dry-run", action="store_true", help="a few steps on tiny synthetic data, in seconds")
     parser.add_argument("--list", action="store_true", help="list what train.py can train and exit")
     args = parser.parse_args(argv)
@@ -58,7 +60,7 @@ def main(argv=None):
         train(args.model, args.dataset, steps=args.steps, epochs=args.epochs, device=args.device, out=args.out,
               run_dir=args.run_dir, resume=args.resume, seed=args.seed, data=args.data, dry_run=args.dry_run,
               sample_every=args.sample_every, save_every=args.save_every,
-              command="python train.py " + shlex.join(argv))
+              vgg_weights=args.vgg_weights, command="python train.py " + shlex.join(argv))
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

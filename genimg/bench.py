@@ -8,6 +8,9 @@ speed:   median latency of each app function on this machine, and the app's star
 sr:      super-resolution: PSNR/SSIM on Y of every shipped upscaler at x2 and x4 beside bicubic, on any
          folder of high-resolution images (the paper protocol, see genimg/photos.py), and the upscaling
          speed (256x256 to x4, median and images per second).
+inpaint: inpainting: PSNR/SSIM/L1 on the filled region and the whole image, per mask-ratio bucket, for the photo
+         network and OpenCV's Telea fill (optional: pip install opencv-python-headless), on fixed seeded masks;
+         the 512x512 fill time; and a comparison grid (input with mask, Telea, network, original).
 """
 import argparse
 import json
@@ -24,7 +27,9 @@ import torch
 
 from PIL import Image
 
-from . import api, checkpoints, data as datasets, metrics, photos, upscaling
+import numpy as np
+
+from . import api, checkpoints, data as datasets, inpainting, masks, metrics, photos, upscaling
 
 GENERATOR_FAMILIES = ("dcgan", "cgan", "vae", "vae2d")
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
@@ -312,6 +317,93 @@ def sr_figure(image_path, out, names=None, crop=128, zoom=2):
     print(f"\nwrote {out}: centre crop of {Path(image_path).name}, whole-image PSNR-Y in the captions")
 
 
+INPAINT_KEYS = ("hole_psnr", "hole_ssim", "hole_l1", "psnr", "ssim", "l1")
+
+
+def inpaint_quality(data, per_image=1, update_cards=False, figure=None):
+    """Network vs Telea per mask-ratio bucket on every image in `data`: `per_image` seeded masks per image and bucket."""
+    files = photos.list_images(data) if data and Path(data).is_dir() else []
+    if not files:
+        raise SystemExit(f"error: no images ({', '.join(photos.IMAGE_SUFFIXES)}) in {data}.")
+    try:
+        inpainting.classical_fill(np.zeros((8, 8, 3), np.uint8), np.eye(8, dtype=bool))
+        has_cv = True
+    except ImportError as error:
+        print(f"note: no classical baseline. {error}")
+        has_cv = False
+    model = api.load(api.INPAINT_PHOTO_MODEL)
+    images = [photos.load_rgb(p) for p in files]
+    print(f"{data}: {len(images)} images, {per_image} seeded mask(s) per image and bucket; PSNR (dB) and SSIM on Y, "
+          f"L1 on RGB in [0, 1]; 'hole' = the filled pixels only (SSIM: the hole's bounding box)")
+    results = {}
+    header = f"  {'bucket':<8}{'method':<10}" + "".join(f"{k:>11}" for k in INPAINT_KEYS)
+    print(header)
+    for low, high in masks.BUCKETS:
+        bucket = f"{round(low * 100)}-{round(high * 100)}%"
+        scores = {"network": [], "telea": []}
+        for k, image in enumerate(images):
+            for mask in masks.bucket_masks(k, *image.shape[:2], low, high, per_image):
+                scores["network"].append(inpainting.measure(inpainting.model_fill_uint8(model.module, image, mask),
+                                                            image, mask))
+                if has_cv:
+                    scores["telea"].append(inpainting.measure(inpainting.classical_fill(image, mask), image, mask))
+        results[bucket] = {}
+        for method, rows in scores.items():
+            if rows:
+                results[bucket][method] = {k: float(np.mean([r[k] for r in rows])) for k in INPAINT_KEYS}
+                print(f"  {bucket:<8}{method:<10}" + "".join(f"{results[bucket][method][k]:>11.4f}" for k in INPAINT_KEYS))
+        if has_cv:
+            gain = results[bucket]["network"]["hole_psnr"] - results[bucket]["telea"]["hole_psnr"]
+            results[bucket]["hole_gain_db"] = gain
+            print(f"  {bucket:<8}network - telea, hole PSNR: {gain:+.2f} dB {'(>= +1.5: met)' if gain >= 1.5 else '(< +1.5: NOT met)'}")
+    if figure:
+        inpaint_figure(model, images, figure, has_cv)
+    if update_cards:
+        card = checkpoints.read_card(api.checkpoint_dir(), model.name)
+        card["metrics"]["benchmark"] = {
+            "data": str(data), "images": len(images), "masks_per_image_and_bucket": per_image,
+            "command": f"python -m genimg.bench inpaint --data {data} --update-cards",
+            **{bucket: {method: ({k: round(v, 4) for k, v in row.items()} if isinstance(row, dict) else round(row, 3))
+                        for method, row in r.items()} for bucket, r in results.items()}}
+        checkpoints.write_json(api.checkpoint_dir() / f"{model.name}.json", card)
+    return results
+
+
+def inpaint_figure(model, images, out, has_cv, count=4):
+    """Rows of: input with the mask in white | Telea | network | original, one bucket per row (first images)."""
+    rows = []
+    for (low, high), k in zip(masks.BUCKETS, range(count)):
+        image = images[k % len(images)]
+        mask = masks.bucket_masks(k, *image.shape[:2], low, high, 1)[0]
+        shown = image.copy()
+        shown[mask] = (255, 255, 255)
+        telea = inpainting.classical_fill(image, mask) if has_cv else np.full_like(image, 128)
+        row = np.concatenate([shown, telea, inpainting.model_fill_uint8(model.module, image, mask), image], axis=1)
+        if rows and row.shape[0] != rows[0].shape[0] or rows and row.shape[1] != rows[0].shape[1]:
+            continue  # portrait photos would not line up with the landscape ones
+        rows.append(row)
+    picture = Image.fromarray(np.concatenate(rows, axis=0))
+    picture = picture.resize((picture.width // 2, picture.height // 2), Image.Resampling.LANCZOS)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    picture.save(out)
+    print(f"comparison grid (input with mask | Telea | network | original; buckets 10-20% .. 40-50% by row): {out}")
+
+
+def inpaint_speed(repeats=10, update_cards=False):
+    """Median seconds of genimg.inpaint on a 512x512 photo with a 30-40 % mask."""
+    photo = speed_photo(512)
+    mask = Image.fromarray(masks.bucket_masks(0, 512, 512, 0.3, 0.4, 1)[0].astype(np.uint8) * 255)
+    seconds = median_ms(lambda: api.inpaint(photo, mask), repeats) / 1000
+    print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, "
+          f"median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
+    if update_cards:
+        card = checkpoints.read_card(api.checkpoint_dir(), api.INPAINT_PHOTO_MODEL)
+        card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
+                                          "command": "python -m genimg.bench inpaint --update-cards"}
+        checkpoints.write_json(api.checkpoint_dir() / f"{api.INPAINT_PHOTO_MODEL}.json", card)
+    return {"median_s_512px": seconds}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m genimg.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -331,7 +423,14 @@ def main(argv=None):
     r.add_argument("--json", help="also write the results to this JSON file")
     r.add_argument("--figure", help="also write a PNG comparing crops (bicubic, each model, original) to this path")
     r.add_argument("--figure-image", help="the photo for --figure (default: the first image in --data)")
-    for p in (q, s, r):
+    n = sub.add_parser("inpaint", help="inpainting: network vs Telea per mask-ratio bucket, speed, comparison grid")
+    n.add_argument("--data", help="folder of photos, e.g. ../shared/datasets/photos/val (Kodak24)")
+    n.add_argument("--masks-per-image", type=int, default=1, help="seeded masks per image and bucket (default 1)")
+    n.add_argument("--repeats", type=int, default=10, help="timed runs of the 512x512 case (0: skip)")
+    n.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
+    n.add_argument("--json", help="also write the results to this JSON file")
+    n.add_argument("--figure", default="bench_out/inpaint.png", help="where the comparison grid goes")
+    for p in (q, s, r, n):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     args = parser.parse_args(argv)
     if args.checkpoints:
@@ -347,6 +446,13 @@ def main(argv=None):
             if image is None:
                 raise SystemExit("error: --figure needs --figure-image or --data.")
             sr_figure(image, args.figure, args.models)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+    elif args.command == "inpaint":
+        results = {"quality": inpaint_quality(args.data, args.masks_per_image, args.update_cards, args.figure)
+                   if args.data else None}
+        if args.repeats > 0:
+            results["speed"] = inpaint_speed(args.repeats, args.update_cards)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     else:

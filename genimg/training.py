@@ -21,9 +21,10 @@ from safetensors import safe_open
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from . import __version__, checkpoints, data as datasets, imaging, photos, upscaling
+from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, upscaling
 from .models import FAMILIES, build
 from .models.gan import Discriminator
+from .models.inpaint import composite
 from .models.vae import vae_loss
 
 # What train.py can train. Every knob is here, visible; the command line can override steps.
@@ -46,6 +47,10 @@ MODELS = {
                     betas=(0.9, 0.999)),
     "sr-quality": dict(family="edsr", dataset="photos", steps=3000, batch_size=16, patch=48, lr=5e-4,
                        betas=(0.9, 0.999)),
+    # Inpainting on photos (see InpaintTrainer): `patch` is the crop side, photos shrunk to `photo_side` at load.
+    "inpaint": dict(family="inpaint", dataset="photos", steps=750, batch_size=8, patch=96, photo_side=384, lr=5e-4,
+                    betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.01,
+                    perceptual_layers=["relu1_2", "relu2_2"]),
 }
 DRY_RUN = dict(steps=6, batch_size=16, sample_every=3, save_every=3)
 SAMPLE_SEED = 1234  # the fixed noise behind every progress grid
@@ -505,8 +510,155 @@ class SRTrainer:
         return metrics
 
 
+class PhotoCrops:
+    """(crop, mask) batches for inpainting: random crops of the photos, flipped/rotated, each with a free-form mask
+    covering 5 to 50 % of it. Batch `step` is a pure function of (seed, step, rank), so a resumed run continues exactly."""
+
+    def __init__(self, photo_folder, patch, batch_size, seed, rank, world):
+        self.patch, self.batch_size, self.seed, self.rank = patch, batch_size, seed, rank
+        self.images = [p for p in photo_folder.train if min(p.shape[:2]) >= patch]
+        self.per_epoch = max(1, len(self.images) // (batch_size * world))
+
+    def __call__(self, step):
+        rng = np.random.default_rng([self.seed, step, self.rank])
+        crops, holes = [], []
+        for i in rng.integers(0, len(self.images), self.batch_size):
+            image = self.images[i]
+            y = int(rng.integers(0, image.shape[0] - self.patch + 1))
+            x = int(rng.integers(0, image.shape[1] - self.patch + 1))
+            crop = np.rot90(image[y:y + self.patch, x:x + self.patch], int(rng.integers(0, 4)))
+            crops.append(crop[:, ::-1] if rng.integers(0, 2) else crop)
+            holes.append(free_form.random_mask(rng, self.patch, self.patch, 0.05, 0.5))
+        images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255)
+        return (images, torch.from_numpy(np.stack(holes)).float()[:, None]), None
+
+
+def shrink_photo(path, side):
+    """A photo decoded at reduced size (JPEG draft mode) and shrunk so its longer side is `side`: the big
+    wallpapers would otherwise give 96-pixel crops of flat sky or a single texture."""
+    with Image.open(path) as image:
+        image.draft("RGB", (side, side))
+        image = image.convert("RGB")
+        image.thumbnail((side, side), Image.Resampling.LANCZOS)
+        return np.asarray(image)
+
+
+class InpaintTrainer:
+    """Inpainting: L1 on the hole (weighted 6x) and on the known region (the partial-convolution paper's
+    weights, Liu et al. 2018) plus a VGG16 perceptual loss on the output and on the composite.
+
+    L1 dominates because the target is fidelity (PSNR); the perceptual term (relu1_2 and relu2_2, the cheap
+    layers, on the composite) pushes fills toward the local texture instead of a flat average. No adversarial loss: on a budget of one CPU core
+    for under an hour a discriminator costs half the steps and trades PSNR for texture, against the target.
+    """
+    VAL_CROP = 256  # side of the centre crops of validation photos scored while training
+
+    def __init__(self, spec, family, num_classes, device, world):
+        self.spec, self.device = spec, device
+        self.model = build(family, spec.get("config")).to(device)
+        self.net = DistributedDataParallel(self.model) if world > 1 else self.model
+        self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
+        self.modules = {"model": self.model}  # the VGG is a fixed loss network: never saved, never in the checkpoint
+        self.vgg = None
+        if spec["perceptual_weight"] > 0:
+            from .vgg import VGGFeatures, load_vgg
+            if spec.get("dry_run") and not spec.get("vgg_weights"):
+                self.vgg = VGGFeatures()  # dry run without weights: random VGG, the loss's code path only
+            else:
+                self.vgg = load_vgg(spec.get("vgg_weights"))
+            self.vgg = self.vgg.to(device)
+
+    @staticmethod
+    def load_data(spec, data, dry_run, seed, rank, world):
+        if dry_run:
+            folder = photos.synthetic_photos()
+        else:
+            train_dir, val_dir = photos.find_photos(data)
+            train = [shrink_photo(p, spec["photo_side"]) for p in photos.list_images(train_dir)]
+            if val_dir is not None:
+                val, val_source = [photos.load_rgb(p) for p in photos.list_images(val_dir)], str(val_dir)
+            else:
+                train, val, val_source = train[:-10], train[-10:], f"the last 10 photos of {train_dir}"
+            folder = photos.PhotoFolder(train, val, str(train_dir), val_source)
+        patch = 32 if dry_run else spec["patch"]
+        return folder, PhotoCrops(folder, patch, spec["batch_size"], seed, rank, world)
+
+    def step(self, batch, labels, autocast):
+        images, holes = (t.to(self.device) for t in batch)
+        with autocast:
+            output = self.net(images, holes).float()
+        valid = 1 - holes
+        # Means over all pixels (not per region), as in the partial-convolution paper: a bigger hole weighs more.
+        hole_l1 = (holes * (output - images).abs()).mean()
+        valid_l1 = (valid * (output - images).abs()).mean()
+        loss = self.spec["hole_weight"] * hole_l1 + self.spec["valid_weight"] * valid_l1
+        losses = {"hole_l1": hole_l1.item(), "valid_l1": valid_l1.item()}
+        if self.vgg is not None:
+            layers = self.spec["perceptual_layers"]
+            with torch.no_grad():
+                target = self.vgg(images, layers)
+            # On the composite only (what the user sees): the partial-conv paper also scores the raw output, but
+            # a second VGG pass costs a third of a step on a CPU.
+            filled = self.vgg(composite(images, output, holes), layers)
+            perceptual = sum(F.l1_loss(filled[k], target[k]) for k in layers)
+            loss = loss + self.spec["perceptual_weight"] * perceptual
+            losses["perceptual"] = perceptual.item()
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return losses
+
+    def samples(self, n=64):
+        return None
+
+    def export(self):
+        return self.model.eval()
+
+    def val_items(self, photo_folder, count=4):
+        """Centre crops of the first validation photos, each with a fixed 30-40 % mask."""
+        items = []
+        for k, image in enumerate(photo_folder.val[:count]):
+            side = min(self.VAL_CROP, *image.shape[:2])
+            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+            crop = image[top:top + side, left:left + side]
+            items.append((crop, free_form.bucket_masks(k, side, side, 0.3, 0.4, 1)[0]))
+        return items
+
+    @torch.no_grad()
+    def validate(self, photo_folder, run_dir, step):
+        """Hole PSNR on validation crops, and a picture: input with the hole | network | original."""
+        model = self.model.eval()
+        scores, rows = [], []
+        for crop, mask in self.val_items(photo_folder):
+            result = inpainting.model_fill_uint8(model, crop, mask)
+            scores.append(inpainting.measure(result, crop, mask)["hole_psnr"])
+            shown = crop.copy()
+            shown[mask] = (255, 255, 255)
+            rows.append(np.concatenate([shown, result, crop], axis=1))
+        picture = Image.fromarray(np.concatenate(rows, axis=0))
+        picture.save(Path(run_dir) / "samples.png")
+        picture.save(Path(run_dir) / f"samples_{step:06d}.png")
+        self.model.train()
+        return {"val_hole_psnr": float(np.mean(scores))}
+
+    @torch.no_grad()
+    def evaluate(self, photo_folder):
+        """Hole and whole-image PSNR per mask-ratio bucket on the validation photos (one seeded mask each)."""
+        model = self.model.eval()
+        metrics = {"val_images": photo_folder.val_source}
+        for low, high in free_form.BUCKETS:
+            scores = []
+            for k, image in enumerate(photo_folder.val):
+                mask = free_form.bucket_masks(k, *image.shape[:2], low, high, 1)[0]
+                scores.append(inpainting.measure(inpainting.model_fill_uint8(model, image, mask), image, mask))
+            metrics[f"{round(low * 100)}-{round(high * 100)}%"] = {
+                key: round(float(np.mean([s[key] for s in scores])), 4) for key in ("hole_psnr", "hole_ssim", "psnr")}
+        return metrics
+
+
 TRAINERS = {"dcgan": GANTrainer, "cgan": GANTrainer, "vae": VAETrainer, "vae2d": VAETrainer,
-            "classifier": ClassifierTrainer, "espcn": SRTrainer, "edsr": SRTrainer}
+            "classifier": ClassifierTrainer, "espcn": SRTrainer, "edsr": SRTrainer, "inpaint": InpaintTrainer}
 
 
 def learning_rate(spec, step, total):
@@ -559,15 +711,18 @@ def load_state(path, trainer, meta):
 def train(model: str, dataset: str, steps: int | None = None, epochs: float | None = None, device: str = "auto",
           out: str | Path = checkpoints.DEFAULT_DIR, run_dir: str | Path | None = None, resume: bool = False,
           seed: int = 0, data: str | None = None, dry_run: bool = False, sample_every: int = 500,
-          save_every: int = 500, log_every: int = 50, command: str = "", quiet: bool = False) -> dict:
+          save_every: int = 500, log_every: int = 50, command: str = "", quiet: bool = False,
+          vgg_weights: str | None = None) -> dict:
     """Train one model on one dataset; write the run folder (state, grids, loss curve) and the checkpoint."""
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; train.py can train: {', '.join(MODELS)}.")
     spec = dict(MODELS[model])
     # A knob given per dataset (a dict) is resolved here, so the card records the one number that was used.
     spec = {k: (v.get(dataset, v.get("fashion-mnist")) if isinstance(v, dict) else v) for k, v in spec.items()}
+    if vgg_weights:  # only the models with a perceptual or style loss read it
+        spec["vgg_weights"] = str(vgg_weights)
     if dry_run:
-        spec.update(batch_size=DRY_RUN["batch_size"])
+        spec.update(batch_size=DRY_RUN["batch_size"], dry_run=True)
         steps = steps or DRY_RUN["steps"]
         sample_every, save_every, log_every = DRY_RUN["sample_every"], DRY_RUN["save_every"], 1
     device = resolve_device(device)
@@ -662,7 +817,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
             "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in datasets.DATASETS else [],
             "steps": total, "batch_size": spec["batch_size"] * world, "wall_time_s": round(wall_time, 1),
             "device": device_description(device, world), "command": command, "seed": seed,
-            "hyperparameters": {k: v for k, v in spec.items() if k != "family"},
+            "hyperparameters": {k: v for k, v in spec.items() if k not in ("family", "dry_run")},
             "metrics": {**metrics, "final_losses": final}, "warnings": history.get("warnings", []),
             "genimg_version": __version__,
             "data_source": "synthetic bars (--dry-run): not a usable model" if dry_run else data_set.source,

@@ -1,5 +1,7 @@
 """The checkpoints shipped in checkpoints/ (the only tests that read them): each loads, is small and documented."""
+import numpy as np
 import pytest
+from PIL import Image
 
 import genimg
 import genimg.api
@@ -31,3 +33,9 @@ def test_shipped_checkpoint(shipped, name):
     if model.family in genimg.api.GENERATORS:
         images = genimg.generate(model, n=4, seed=0)
         assert [im.size for im in images] == [(28, 28)] * 4
+    if model.family == "inpaint":
+        image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8))
+        mask = np.zeros((40, 60), bool)
+        mask[10:30, 20:40] = True
+        out = genimg.inpaint(image, mask, name)
+        assert out.size == (60, 40) and np.array_equal(np.asarray(out)[~mask], np.asarray(image)[~mask])

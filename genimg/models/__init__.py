@@ -1,6 +1,7 @@
 """Model families. Each checkpoint's card names a family and a config; `build` makes the module."""
 from .classifier import Classifier
 from .gan import Discriminator, Generator
+from .inpaint import GatedUNet
 from .sr import EDSR, ESPCN
 from .vae import VAE
 
@@ -18,6 +19,8 @@ FAMILIES = {
               "Fast super-resolution (ESPCN-style): a few convolutions and a sub-pixel head per scale"),
     "edsr": (EDSR, {"width": 48, "blocks": 6, "res_scale": 1.0, "scales": [2, 4]},
              "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
+    "inpaint": (GatedUNet, {"width": 24, "dilations": [2, 4, 8]},
+                "Photo inpainting: a U-Net of gated convolutions (DeepFill v2-style), dilated in the bottleneck"),
 }
 
 

@@ -1,0 +1,96 @@
+"""Running the inpainting network on real images, a classical fill to compare it with, and the measurements.
+
+- `fill_array` runs the network at a bounded resolution: an image whose longer side exceeds `max_side` is
+  shrunk for the network (its mask shrunk so that any partly-masked pixel counts as masked), padded to a
+  multiple of 8, filled, and the fill is enlarged back and composited at full resolution. Known pixels are
+  returned exactly as they came in; only masked pixels change.
+- `classical_fill` is OpenCV's Telea fast-marching inpainting (Telea 2004), an optional dependency of the
+  benchmark only (`pip install opencv-python-headless`).
+- `measure` gives PSNR/SSIM (on Y, as for super-resolution) and L1 on the filled region and the whole image.
+"""
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import photos
+from .models.inpaint import composite
+
+MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
+
+
+def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+@torch.no_grad()
+def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 1] and an (H, W) bool mask -> (H, W, 3) float32, known pixels unchanged."""
+    height, width = mask.shape
+    device = next(module.parameters()).device
+    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
+    hole = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    small_h, small_w = network_size(height, width, max_side)
+    if (small_h, small_w) != (height, width):
+        small_image = F.interpolate(image, (small_h, small_w), mode="area")
+        # A low-resolution pixel any part of which is masked is masked: its average mixes in hole pixels.
+        small_hole = (F.interpolate(hole, (small_h, small_w), mode="area") > 0).float()
+    else:
+        small_image, small_hole = image, hole
+    multiple = module.multiple
+    pad_h, pad_w = (-small_h) % multiple, (-small_w) % multiple
+    if pad_h or pad_w:  # replicate the border: a mirror would copy hole pixels too, and zeros look like an edge
+        small_image = F.pad(small_image, (0, pad_w, 0, pad_h), mode="replicate")
+        small_hole = F.pad(small_hole, (0, pad_w, 0, pad_h), mode="replicate")
+    filled = module(small_image.to(device), small_hole.to(device)).float().cpu()[:, :, :small_h, :small_w]
+    if (small_h, small_w) != (height, width):
+        filled = F.interpolate(filled, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)
+    out = composite(image, filled, hole)[0].permute(1, 2, 0).numpy()
+    out[~mask] = rgb[~mask]  # exactly the input's values (no float round trip) where nothing was masked
+    return out
+
+
+def classical_fill(rgb_uint8: np.ndarray, mask: np.ndarray, radius: int = 5) -> np.ndarray:
+    """OpenCV's Telea inpainting of a uint8 RGB image; ImportError with the install command if OpenCV is missing."""
+    try:
+        import cv2
+    except ImportError:
+        raise ImportError("The classical baseline is OpenCV's Telea inpainting, an optional benchmark dependency: "
+                          "pip install opencv-python-headless") from None
+    return cv2.inpaint(np.ascontiguousarray(rgb_uint8), mask.astype(np.uint8) * 255, radius, cv2.INPAINT_TELEA)
+
+
+def masked_l1(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    """Mean absolute difference in [0, 1] units over the pixels of `region` (all three channels)."""
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64))[region].mean() / 255)
+
+
+def masked_psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    """PSNR on Y (BT.601, as psnr_y) over the pixels of `region`."""
+    mse = np.mean((photos.rgb_to_y(a)[region] - photos.rgb_to_y(b)[region]) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
+
+
+def hole_ssim(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    """SSIM on Y over the bounding box of the filled region (SSIM needs windows; the box holds the hole)."""
+    rows, cols = np.any(region, 1).nonzero()[0], np.any(region, 0).nonzero()[0]
+    top, bottom = max(0, rows[0] - 5), min(region.shape[0], rows[-1] + 6)
+    left, right = max(0, cols[0] - 5), min(region.shape[1], cols[-1] + 6)
+    if bottom - top < 11 or right - left < 11:
+        return photos.ssim_y(a, b, 0) if min(a.shape[:2]) >= 11 else float("nan")
+    return photos.ssim_y(a[top:bottom, left:right], b[top:bottom, left:right], 0)
+
+
+def measure(result_uint8: np.ndarray, original_uint8: np.ndarray, mask: np.ndarray) -> dict:
+    """Hole and whole-image scores of one filled image against the original."""
+    everywhere = np.ones_like(mask)
+    return {"hole_psnr": masked_psnr(result_uint8, original_uint8, mask),
+            "hole_ssim": hole_ssim(result_uint8, original_uint8, mask),
+            "hole_l1": masked_l1(result_uint8, original_uint8, mask),
+            "psnr": masked_psnr(result_uint8, original_uint8, everywhere),
+            "ssim": photos.ssim_y(result_uint8, original_uint8, 0),
+            "l1": masked_l1(result_uint8, original_uint8, everywhere)}
+
+
+def model_fill_uint8(module, original_uint8: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    return photos.to_uint8(fill_array(module, original_uint8.astype(np.float32) / 255, mask, max_side))

@@ -1,0 +1,156 @@
+"""Inpaint tab: paint over part of a photo (or of a digit or garment) and have it filled in."""
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+import genimg
+from genimg import api
+
+from .common import output_path, user_errors
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
+MODEL_CHOICES = {
+    "Photo network": "photo",
+    "VAE prior (MNIST digit)": "vae-mnist",
+    "GAN prior (MNIST digit)": "dcgan-mnist",
+    "VAE prior (Fashion-MNIST garment)": "vae-fashion-mnist",
+    "GAN prior (Fashion-MNIST garment)": "dcgan-fashion-mnist",
+}
+SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
+
+HOW_IT_WORKS = r"""
+**Photos: a learned fill.** The network is a U-Net of *gated convolutions* (DeepFill v2, Yu et al. 2019). It
+sees the photo with the painted region blanked out, plus the mask itself. Every layer computes features and, from
+the same input, a *gate* between 0 and 1 for each pixel and channel, and passes on features $\times$ gate: it
+learns which pixels to trust (a plain convolution would read the blank hole as grey paint). The encoder halves
+the resolution three times and dilated convolutions at the bottom widen its view, so the centre of a large hole
+still sees the hole's edges; skip connections bring the sharp detail of the known pixels back to the output.
+
+It was trained on crops of 423 photos with random brush strokes and boxes covering 5 to 50 % of each crop, to
+minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1 + 0.01\,
+\sum_l \lVert \phi_l(\tilde y) - \phi_l(y)\rVert_1$: the error inside the hole $M$ counts six times the error
+elsewhere, and a *perceptual* term compares VGG16 features $\phi_l$ of the composite $\tilde y$ with those of the
+original. **Only the painted pixels change**: the result is the network's output inside the mask and your photo,
+exactly, everywhere else. Large photos are filled at 768 pixels on the longer side and the fill is enlarged
+into the full-size photo.
+
+**Digits and garments: a generative prior** (Yeh et al. 2017). A VAE decoder or a GAN generator turns a 16- or
+64-number code $z$ into a 28x28 image. To fill a hole, search for the code whose image best matches the pixels
+you did *not* paint: minimise $\lVert (1-M) \odot (G(z) - x)\rVert^2 + 0.01\,\lVert z\rVert^2/2$ by gradient
+descent on $z$ (the model stays fixed), from 8 random starts, and keep the best. The hole is then taken from
+$G(z)$. What appears there is what the model believes goes with the rest: paint over the bottom of a 7 and see
+whether it becomes a 7, a 9 or a 4. The seed picks the random starts.
+
+**Controls.** *Brush size*: the width of the brush in the editor. *Model*: the photo network, or a prior; for a
+prior, *New sample* puts a digit or garment drawn by the conditional GAN on the canvas (upload your own 28x28
+image if you prefer; other sizes are shrunk to 28x28 for the search).
+"""
+
+
+def model_of(label) -> str:
+    if label not in MODEL_CHOICES:
+        raise gr.Error(f"Choose a model: {', '.join(MODEL_CHOICES)}.")
+    return MODEL_CHOICES[label]
+
+
+def editor_image_and_mask(value) -> tuple[Image.Image, np.ndarray]:
+    """The ImageEditor's value -> (the uploaded image as RGB, the painted mask as bool): paint = alpha of the layers."""
+    if not isinstance(value, dict) or value.get("background") is None:
+        raise gr.Error("Upload a photo (or pick an example or a sample) first, then paint over what should go.")
+    background = np.asarray(value["background"])
+    if background.ndim != 3 or background.shape[2] not in (3, 4):
+        raise gr.Error("The canvas did not hold a colour image; upload the photo again.")
+    mask = np.zeros(background.shape[:2], bool)
+    for layer in value.get("layers") or []:
+        layer = np.asarray(layer)
+        if layer.shape[:2] != mask.shape:
+            raise gr.Error(f"A paint layer is {layer.shape[1]}x{layer.shape[0]} but the photo is "
+                           f"{mask.shape[1]}x{mask.shape[0]}; clear the canvas and paint again.")
+        if layer.ndim == 3 and layer.shape[2] == 4:
+            mask |= layer[..., 3] > 0
+    return Image.fromarray(np.ascontiguousarray(background[..., :3])), mask
+
+
+def save_png(image) -> str:
+    path = output_path(".png")
+    image.save(path)
+    return path
+
+
+@user_errors
+def inpaint_image(value, model_label, seed, progress=gr.Progress()):
+    """-> (original PNG, mask PNG, filled PNG, download PNG, markdown)."""
+    image, mask = editor_image_and_mask(value)
+    model = model_of(model_label)
+    original, mask_png = save_png(image), save_png(Image.fromarray(mask.astype(np.uint8) * 255))
+    if not mask.any():
+        gr.Warning("Nothing is painted: the image is returned unchanged. Paint over what should go with the brush.")
+        return original, mask_png, original, original, "The mask is empty: nothing was filled."
+    share = mask.mean()
+    if model == "photo":
+        filled = genimg.inpaint(image, mask, None)
+        name = api.INPAINT_PHOTO_MODEL
+    else:
+        filled = genimg.inpaint(image, mask, model, seed=int(seed), progress=lambda f: progress(f, desc="Searching the latent space"))
+        name = f"{model} (latent search, seed {int(seed)})"
+    result = save_png(filled)
+    info = (f"**{name}** filled {share:.1%} of the {image.width}x{image.height} image; every unpainted pixel is "
+            f"unchanged. The download is a lossless PNG.")
+    return original, mask_png, result, result, info
+
+
+@user_errors
+def new_sample(model_label, seed):
+    """A digit or garment from the conditional GAN, enlarged 10x (nearest) for painting."""
+    model = model_of(model_label)
+    if model == "photo":
+        raise gr.Error("Samples are for the VAE and GAN priors; for the photo network, upload a photo or pick an example.")
+    dataset = model.split("-", 1)[1]
+    sample = genimg.generate(f"cgan-{dataset}", n=1, seed=int(seed), label=int(seed) % 10)[0]
+    big = sample.convert("RGB").resize((28 * SAMPLE_ZOOM, 28 * SAMPLE_ZOOM), Image.Resampling.NEAREST)
+    return {"background": np.asarray(big), "layers": [], "composite": np.asarray(big)}
+
+
+def example_rows() -> list:
+    names = ["chelsea.png", "rocket.jpg", "coffee.png"]
+    return [[str(EXAMPLES_DIR / name)] for name in names if (EXAMPLES_DIR / name).is_file()]
+
+
+def brush(size) -> gr.Brush:
+    return gr.Brush(default_size=int(size), colors=["#ffffff"], color_mode="fixed")
+
+
+def build_tab():
+    with gr.Tab("Inpaint", id="inpaint"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                editor = gr.ImageEditor(label="Paint over what should go", type="numpy", image_mode="RGBA",
+                                        sources=["upload", "clipboard"], layers=False, transforms=(),
+                                        brush=brush(24), eraser=gr.Eraser(default_size=24), elem_id="inpaint_in")
+                brush_size = gr.Slider(4, 128, value=24, step=1, label="Brush size")
+                model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
+                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (priors: the random starts)")
+                with gr.Row():
+                    sample_button = gr.Button("New sample (priors)")
+                    button = gr.Button("Fill", variant="primary")
+                rows = example_rows()
+                if rows:
+                    example_photo = gr.Image(visible=False, type="numpy")
+                    gr.Examples(rows, inputs=[example_photo], label="Example photos")
+                    example_photo.change(lambda x: x, example_photo, editor, api_name=False)
+            with gr.Column(scale=1):
+                with gr.Row():
+                    original_out = gr.Image(label="Original", format="png", type="filepath")
+                    mask_out = gr.Image(label="Mask", format="png", type="filepath", image_mode="L")
+                result_out = gr.Image(label="Filled", format="png", type="filepath")
+                download = gr.File(label="Filled image (PNG)")
+                info = gr.Markdown()
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                        {"left": "$", "right": "$", "display": False}])
+        brush_size.change(lambda s: gr.ImageEditor(brush=brush(s)), brush_size, editor, api_name=False)
+        sample_button.click(new_sample, [model, seed], editor, api_name="inpaint_sample")
+        button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],
+                     api_name="inpaint", concurrency_limit=1)

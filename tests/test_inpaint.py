@@ -1,0 +1,281 @@
+"""Inpainting: free-form masks, the photo network through genimg.inpaint (known pixels unchanged, sizes, modes,
+bad input), the generative-prior search, the training step, the tab's functions and the app through
+gradio_client. Uses the dry-run checkpoints of conftest.py (never the shipped ones)."""
+import socket
+import sys
+import warnings
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+from safetensors import safe_open
+
+import genimg
+from genimg import inpainting, masks
+from genimg.models.inpaint import GatedUNet
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("checkpoint_dir")
+
+
+def photo(width=40, height=30, mode="RGB", seed=0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1, "LA": 2}[mode]
+    array = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+    return Image.fromarray(array[..., 0] if channels == 1 else array, mode)
+
+
+def box_mask(width=40, height=30, top=5, left=8, bottom=20, right=30) -> np.ndarray:
+    mask = np.zeros((height, width), np.uint8)
+    mask[top:bottom, left:right] = 255
+    return mask
+
+
+# ----------------------------------------------------------------------------------------------
+# Masks
+
+
+@pytest.mark.parametrize("low,high", masks.BUCKETS)
+def test_bucket_masks_lie_in_their_bucket_and_are_seeded(low, high):
+    first = masks.bucket_masks(3, 64, 96, low, high, 5)
+    assert all(low <= m.mean() < high and m.shape == (64, 96) for m in first)
+    again = masks.bucket_masks(3, 64, 96, low, high, 5)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+
+
+def test_training_masks_cover_5_to_50_percent():
+    rng = np.random.default_rng(0)
+    ratios = [masks.random_mask(rng, 96, 96, 0.05, 0.5).mean() for _ in range(300)]
+    assert min(ratios) >= 0.05 and max(ratios) <= 0.5
+    assert np.percentile(ratios, 90) - np.percentile(ratios, 10) > 0.2  # the whole range is used, not one ratio
+
+
+# ----------------------------------------------------------------------------------------------
+# The photo network through the API
+
+
+@pytest.mark.parametrize("low,high", masks.BUCKETS + ((0.0, 0.01), (0.5, 0.95)))
+def test_known_pixels_unchanged_and_size_kept_at_every_ratio(low, high):
+    image = photo(48, 36)
+    rng = np.random.default_rng(int(high * 100))
+    mask = masks.random_mask(rng, 36, 48, low, high) if low > 0 else box_mask(48, 36, 10, 10, 11, 11) > 0
+    if high > 0.5:
+        mask = np.ones((36, 48), bool)
+        mask[:3, :3] = False  # 99.5 % masked: a few known pixels remain
+    out = genimg.inpaint(image, mask.astype(np.uint8) * 255)
+    assert out.size == image.size and out.mode == "RGB"
+    assert np.array_equal(np.asarray(out)[~mask], np.asarray(image)[~mask])
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "LA"])
+def test_modes_are_kept_and_alpha_is_untouched(mode):
+    image = photo(33, 21, mode)
+    mask = box_mask(33, 21, 3, 3, 12, 20)
+    out = genimg.inpaint(image, Image.fromarray(mask))
+    assert out.mode == mode and out.size == (33, 21)
+    known = mask == 0
+    assert np.array_equal(np.asarray(out)[known], np.asarray(image)[known])
+    if mode in ("RGBA", "LA"):
+        assert np.array_equal(np.asarray(out)[..., -1], np.asarray(image)[..., -1])
+
+
+def test_large_image_runs_at_bounded_resolution_and_keeps_full_resolution_pixels():
+    image = photo(1000, 120)
+    mask = np.zeros((120, 1000), bool)
+    mask[40:80, 300:700] = True
+    out = genimg.inpaint(image, mask)
+    assert out.size == (1000, 120)
+    assert np.array_equal(np.asarray(out)[~mask], np.asarray(image)[~mask])
+    assert inpainting.network_size(120, 1000) == (92, 768)
+
+
+def test_mask_is_any_nonzero_pixel_of_any_mode():
+    image = photo()
+    painted = np.zeros((30, 40, 4), np.uint8)
+    painted[2:6, 2:6, 3] = 1  # only alpha set: still nonzero, so masked
+    out = genimg.inpaint(image, Image.fromarray(painted, "RGBA"))
+    assert np.array_equal(np.asarray(out)[10:, 10:], np.asarray(image)[10:, 10:])
+    assert genimg.api.read_mask(Image.fromarray(painted, "RGBA"), (40, 30)).sum() == 16
+
+
+def test_empty_mask_returns_the_image_unchanged_and_says_so():
+    image = photo()
+    with pytest.warns(UserWarning, match="mask is empty"):
+        out = genimg.inpaint(image, np.zeros((30, 40), np.uint8))
+    assert out.size == image.size and np.array_equal(np.asarray(out), np.asarray(image))
+
+
+@pytest.mark.parametrize("model", [None, "vae-mnist"])
+def test_full_mask_is_refused_with_a_message(model):
+    with pytest.raises(ValueError, match="covers the whole image"):
+        genimg.inpaint(photo(28, 28), np.full((28, 28), 255, np.uint8), model)
+
+
+def test_mask_of_another_size_is_refused_with_both_sizes():
+    with pytest.raises(ValueError, match="mask is 41x30 but the image is 40x30"):
+        genimg.inpaint(photo(), np.ones((30, 41), np.uint8))
+
+
+@pytest.mark.parametrize("bad_image,bad_mask,message", [
+    (b"not an image at all", None, "not an image"),
+    (None, b"nor this", "The mask is not an image"),
+    ("/no/such/file.png", None, "No image file"),
+])
+def test_not_an_image_gives_a_clear_message(bad_image, bad_mask, message):
+    image = photo() if bad_image is None else bad_image
+    mask = box_mask() if bad_mask is None else bad_mask
+    with pytest.raises(ValueError, match=message):
+        genimg.inpaint(image, mask)
+
+
+def test_unknown_or_wrong_kind_of_model_is_refused():
+    with pytest.raises(ValueError, match="No model named"):
+        genimg.inpaint(photo(), box_mask(), "no-such-model")
+    with pytest.raises(ValueError, match="inpaint with 'photo' or an unconditional generator"):
+        genimg.inpaint(photo(28, 28), box_mask(28, 28, 2, 2, 9, 9), "cgan-mnist")
+
+
+def test_odd_sizes_are_padded_for_the_network():
+    model = GatedUNet(width=4, dilations=[2])
+    for height, width in [(1, 1), (7, 13), (9, 8)]:
+        rgb = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+        mask = np.zeros((height, width), bool)
+        mask[0, 0] = True
+        out = inpainting.fill_array(model, rgb, mask)
+        assert out.shape == rgb.shape and np.array_equal(out[~mask], rgb[~mask])
+
+
+# ----------------------------------------------------------------------------------------------
+# The generative prior
+
+
+@pytest.mark.parametrize("model", ["vae-mnist", "dcgan-fashion-mnist"])
+def test_prior_fills_only_the_hole_reproducibly_with_progress(model):
+    image = genimg.generate("vae-mnist", n=1, seed=1)[0]
+    mask = box_mask(28, 28, 10, 0, 18, 28)
+    seen = []
+    out = genimg.inpaint(image, mask, model, seed=4, steps=12, progress=seen.append)
+    assert out.size == (28, 28) and out.mode == "L"
+    assert np.array_equal(np.asarray(out)[mask == 0], np.asarray(image)[mask == 0])
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    again = genimg.inpaint(image, mask, model, seed=4, steps=12)
+    assert np.array_equal(np.asarray(out), np.asarray(again))
+
+
+def test_prior_search_lowers_the_error_on_known_pixels():
+    model = genimg.load("vae-mnist")
+    target = genimg.generate("vae-mnist", n=1, seed=9)[0]
+    target = np.asarray(target, np.float32) / 255
+    import torch
+    hole = torch.zeros(28, 28, dtype=torch.bool)
+    hole[:, 14:] = True
+    known = ~hole.numpy()
+
+    def error(steps):
+        out = genimg.api.latent_search(model, torch.from_numpy(target), hole, seed=0, steps=steps).numpy()
+        return float(((out - target) ** 2)[known].mean())
+
+    assert error(60) < error(1)
+
+
+def test_prior_on_a_larger_image_keeps_its_size():
+    image = photo(56, 84, "RGB")
+    mask = box_mask(56, 84, 20, 10, 50, 40)
+    out = genimg.inpaint(image, mask, "vae-mnist", steps=3)
+    assert out.size == (56, 84) and np.array_equal(np.asarray(out)[mask == 0], np.asarray(image)[mask == 0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Training: the checkpoint holds the network only (never the VGG)
+
+
+def test_checkpoint_has_no_vgg_weights_and_a_card(checkpoint_dir):
+    path = Path(checkpoint_dir) / "inpaint-photos.safetensors"
+    with safe_open(str(path), "pt") as f:
+        keys = list(f.keys())
+    assert keys and not any("vgg" in k or k.startswith("features.") for k in keys)
+    card = genimg.api.load("inpaint-photos").card
+    assert card["family"] == "inpaint" and "10-20%" in card["metrics"]
+    assert path.stat().st_size < 10e6
+
+
+def test_training_batches_are_a_pure_function_of_seed_and_step():
+    from genimg import photos
+    from genimg.training import PhotoCrops
+    folder = photos.synthetic_photos()
+    a, b = PhotoCrops(folder, 32, 4, 0, 0, 1), PhotoCrops(folder, 32, 4, 0, 0, 1)
+    (ia, ma), _ = a(7)
+    (ib, mb), _ = b(7)
+    assert np.array_equal(ia.numpy(), ib.numpy()) and np.array_equal(ma.numpy(), mb.numpy())
+    (ic, _), _ = a(8)
+    assert not np.array_equal(ia.numpy(), ic.numpy())
+    assert ma.shape == (4, 1, 32, 32) and 0.05 <= float(ma.mean()) <= 0.5
+
+
+# ----------------------------------------------------------------------------------------------
+# The tab, directly and through gradio_client
+
+
+def editor_value(image: np.ndarray, mask: np.ndarray) -> dict:
+    layer = np.zeros(mask.shape + (4,), np.uint8)
+    layer[mask > 0] = (255, 255, 255, 255)
+    background = np.concatenate([image, np.full(mask.shape + (1,), 255, np.uint8)], axis=2)
+    return {"background": background, "layers": [layer], "composite": None}
+
+
+def test_tab_functions_directly():
+    from genimg.ui import inpaint as tab
+    with pytest.raises(gr.Error, match="Upload a photo"):
+        tab.inpaint_image(None, "Photo network", 0)
+    with pytest.raises(gr.Error, match="Choose a model"):
+        tab.inpaint_image(editor_value(np.asarray(photo()), box_mask()), "nonsense", 0)
+    image = np.asarray(photo())
+    original, mask_png, result, download, info = tab.inpaint_image(editor_value(image, box_mask()), "Photo network", 0)
+    assert np.array_equal(np.asarray(Image.open(mask_png)) > 0, box_mask() > 0)
+    assert np.array_equal(np.asarray(Image.open(result))[box_mask() == 0], image[box_mask() == 0])
+    sample = tab.new_sample("VAE prior (MNIST digit)", 3)
+    assert sample["background"].shape == (280, 280, 3)
+
+
+def test_app_through_gradio_client(tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    photo(48, 32).save(tmp_path / "photo.png")
+    layer = np.zeros((32, 48, 4), np.uint8)
+    layer[4:12, 4:20] = 255
+    Image.fromarray(layer, "RGBA").save(tmp_path / "layer.png")
+    Image.fromarray(np.zeros((32, 48, 4), np.uint8), "RGBA").save(tmp_path / "empty.png")
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                            show_error=True)
+    client = Client(url, verbose=False, download_files=str(tmp_path / "downloads"))
+    try:
+        value = {"background": handle_file(str(tmp_path / "photo.png")),
+                 "layers": [handle_file(str(tmp_path / "layer.png"))], "composite": None}
+        original, mask_png, result, download, info = client.predict(value, "Photo network", 0, api_name="/inpaint")
+        with Image.open(result) as out, Image.open(tmp_path / "photo.png") as source:
+            assert out.size == (48, 32)
+            known = layer[..., 3] == 0
+            assert np.array_equal(np.asarray(out.convert("RGB"))[known], np.asarray(source)[known])
+        with Image.open(mask_png) as mask:
+            assert np.array_equal(np.asarray(mask) > 0, ~known)
+        assert "inpaint-photos" in info
+        empty = {"background": handle_file(str(tmp_path / "photo.png")),
+                 "layers": [handle_file(str(tmp_path / "empty.png"))], "composite": None}
+        *_, info = client.predict(empty, "Photo network", 0, api_name="/inpaint")
+        assert "mask is empty" in info
+        with pytest.raises(AppError, match="Upload a photo"):
+            client.predict({"background": None, "layers": [], "composite": None}, "Photo network", 0,
+                           api_name="/inpaint")
+    finally:
+        client.close()
+        demo.close()
