@@ -438,7 +438,7 @@ def latent_search(prior: Model, target: torch.Tensor, hole: torch.Tensor, seed: 
     z = torch.randn(restarts, prior.z_dim, generator=generator).requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=0.05)
 
-    def render(codes):
+    def render(codes):  # decode() above runs without gradients; the search needs them with respect to z
         return (prior.module(codes, None) + 1) / 2 if prior.is_gan else prior.module.decode(codes)
 
     for step in range(steps):

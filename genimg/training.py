@@ -388,6 +388,12 @@ class ClassifierTrainer:
         return {"test_accuracy": round(correct / len(dataset.test_images), 4)}
 
 
+def centre_crop(image: np.ndarray, side: int) -> np.ndarray:
+    """The side x side square at the centre of an (H, W, ...) array."""
+    top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+    return image[top:top + side, left:left + side]
+
+
 class PhotoPairs:
     """(low-res, high-res) patch pairs of one scale per step: scales take turns (as MDSR picks one per batch).
 
@@ -473,9 +479,7 @@ class SRTrainer:
     def val_crops(self, photo_folder, count=4):
         crops = []
         for image in photo_folder.val[:count]:
-            side = min(self.VAL_CROP, *image.shape[:2]) // 4 * 4
-            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-            crops.append(image[top:top + side, left:left + side])
+            crops.append(centre_crop(image, min(self.VAL_CROP, *image.shape[:2]) // 4 * 4))
         return crops
 
     @torch.no_grad()
@@ -620,8 +624,7 @@ class InpaintTrainer:
         items = []
         for k, image in enumerate(photo_folder.val[:count]):
             side = min(self.VAL_CROP, *image.shape[:2])
-            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-            crop = image[top:top + side, left:left + side]
+            crop = centre_crop(image, side)
             items.append((crop, free_form.bucket_masks(k, side, side, 0.3, 0.4, 1)[0]))
         return items
 

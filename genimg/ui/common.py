@@ -42,5 +42,12 @@ def output_path(suffix: str) -> str:
     return handle.name
 
 
+def save_png(image) -> str:
+    """Save a PIL image as a lossless PNG in the output folder; returns its path."""
+    path = output_path(".png")
+    image.save(path, compress_level=1)  # fast compression: a 16-megapixel PNG otherwise takes seconds
+    return path
+
+
 def class_choices(dataset_label: str, classes_of) -> list:
     return [EVERY_CLASS] + list(classes_of(DATASET_CHOICES.get(dataset_label, "fashion-mnist")))

@@ -8,7 +8,7 @@ from PIL import Image
 import genimg
 from genimg import api
 
-from .common import output_path, user_errors
+from .common import save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 MODEL_CHOICES = {
@@ -71,12 +71,6 @@ def editor_image_and_mask(value) -> tuple[Image.Image, np.ndarray]:
         if layer.ndim == 3 and layer.shape[2] == 4:
             mask |= layer[..., 3] > 0
     return Image.fromarray(np.ascontiguousarray(background[..., :3])), mask
-
-
-def save_png(image) -> str:
-    path = output_path(".png")
-    image.save(path)
-    return path
 
 
 @user_errors

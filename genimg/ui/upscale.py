@@ -7,7 +7,7 @@ import gradio as gr
 import genimg
 from genimg import api
 
-from .common import output_path, user_errors
+from .common import save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 SCALE_CHOICES = {"x2": 2, "x4": 4}
@@ -90,12 +90,6 @@ def model_of(model_label) -> str:
     if model_label not in MODEL_CHOICES:
         raise gr.Error(f"Choose a model: {', '.join(MODEL_CHOICES)}.")
     return MODEL_CHOICES[model_label]
-
-
-def save_png(image) -> str:
-    path = output_path(".png")
-    image.save(path, compress_level=1)  # lossless; fast compression (a 16-megapixel PNG otherwise takes seconds)
-    return path
 
 
 def measurement_table(result, scale) -> str:
