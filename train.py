@@ -33,6 +33,8 @@ def main(argv=None):
                                        "with train/ and val/, e.g. ../shared/datasets/photos)")
     parser.add_argument("--sample-every", type=int, default=500, help="steps between sample grids and loss plots")
     parser.add_argument("--save-every", type=int, default=500, help="steps between resumable saved states")
+    parser.add_argument("--vgg-weights", help="VGG16 features (safetensors) for perceptual/style losses; "
+                                              "default $GENIMG_VGG_WEIGHTS or torchvision's download")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
     parser.add_argument("--dry-run", action="store_true", help="a few steps on tiny synthetic data, in seconds")
     parser.add_argument("--list", action="store_true", help="list what train.py can train and exit")
@@ -58,7 +60,7 @@ def main(argv=None):
         train(args.model, args.dataset, steps=args.steps, epochs=args.epochs, device=args.device, out=args.out,
               run_dir=args.run_dir, resume=args.resume, seed=args.seed, data=args.data, dry_run=args.dry_run,
               sample_every=args.sample_every, save_every=args.save_every,
-              command="python train.py " + shlex.join(argv))
+              command="python train.py " + shlex.join(argv), vgg_weights=args.vgg_weights)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

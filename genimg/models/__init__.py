@@ -2,6 +2,7 @@
 from .classifier import Classifier
 from .gan import Discriminator, Generator
 from .sr import EDSR, ESPCN
+from .style import StyleNetwork
 from .vae import VAE
 
 # family -> (constructor of the shipped module, default config, short description)
@@ -18,6 +19,8 @@ FAMILIES = {
               "Fast super-resolution (ESPCN-style): a few convolutions and a sub-pixel head per scale"),
     "edsr": (EDSR, {"width": 48, "blocks": 6, "res_scale": 1.0, "scales": [2, 4]},
              "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
+    "style": (StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5},
+              "Fast style transfer: Johnson et al.'s network with a conditional instance norm per preset"),
 }
 
 
