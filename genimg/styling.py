@@ -133,25 +133,21 @@ def apply_strength(stylised: np.ndarray, content: np.ndarray, strength: float) -
 # Gatys et al.: optimise the pixels themselves
 
 
-def gatys(vgg, content: torch.Tensor, style: torch.Tensor, steps: int = 200, style_weight: float = STYLE_WEIGHT,
-          content_weight: float = CONTENT_WEIGHT, tv_weight: float = TV_WEIGHT, lr: float = 0.03, callback=None,
-          should_stop=None) -> dict:
-    """Optimise an image, starting from the photo, so its VGG Gram matrices match the style image's while its
-    relu2_2 features stay near the photo's. Adam on the pixels (through a sigmoid-free clamp each step).
+def gatys_steps(vgg, content: torch.Tensor, style: torch.Tensor, steps: int = 200, every: int = 10,
+                style_weight: float = STYLE_WEIGHT, content_weight: float = CONTENT_WEIGHT,
+                tv_weight: float = TV_WEIGHT, lr: float = 0.03):
+    """Gatys et al.: optimise an image, starting from the photo, so its VGG Gram matrices match the style
+    image's while its relu2_2 features stay near the photo's. Adam on the pixels, clamped to [0, 1].
 
-    content, style: (1, 3, H, W) in [0, 1]. callback(step, image tensor) is called every few steps (the app
-    streams these). Returns {"image": tensor, "content": float, "style": float, "seconds": float, "steps": int}.
+    content, style: (1, 3, H, W) in [0, 1]. A generator: yields (step, image tensor) every `every` steps and
+    after the last one, so a caller can show the image as it evolves, or stop early.
     """
-    start = time.time()
     grams = style_grams(vgg, style)
     with torch.no_grad():
         content_features = vgg(content, (CONTENT_LAYER,))[CONTENT_LAYER]
     image = content.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
-    done = 0
     for step in range(steps):
-        if should_stop is not None and should_stop():
-            break
         losses = perceptual_losses(vgg, image, content, grams, content_features)
         total = (content_weight * losses["content"] + style_weight * losses["style"] + tv_weight * losses["tv"]).sum()
         optimizer.zero_grad(set_to_none=True)
@@ -159,10 +155,18 @@ def gatys(vgg, content: torch.Tensor, style: torch.Tensor, steps: int = 200, sty
         optimizer.step()
         with torch.no_grad():
             image.clamp_(0, 1)
-        done = step + 1
-        if callback is not None:
-            callback(done, image.detach())
+        if (step + 1) % every == 0 or step + 1 == steps:
+            yield step + 1, image.detach()
+
+
+def gatys(vgg, content: torch.Tensor, style: torch.Tensor, steps: int = 200, **options) -> dict:
+    """Gatys' optimisation run to the end: {"image", "content", "style" (final losses), "seconds", "steps"}."""
+    start = time.time()
+    image = content
+    for _, image in gatys_steps(vgg, content, style, steps, every=steps, **options):
+        pass
+    seconds = time.time() - start
     with torch.no_grad():
-        final = perceptual_losses(vgg, image, content, grams, content_features)
-    return {"image": image.detach(), "content": final["content"].item(), "style": final["style"].item(),
-            "seconds": time.time() - start, "steps": done}
+        final = perceptual_losses(vgg, image, content, style_grams(vgg, style))
+    return {"image": image, "content": final["content"].item(), "style": final["style"].item(),
+            "seconds": seconds, "steps": steps}

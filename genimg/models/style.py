@@ -80,6 +80,8 @@ class StyleNetwork(nn.Module):
                                  ConvNorm(2 * width, width, 3, n, upsample=True)])
         self.pad = nn.ReflectionPad2d(4)
         self.to_rgb = nn.Conv2d(width, 3 * 4, 9)
+        nn.init.zeros_(self.to_rgb.weight)
+        nn.init.zeros_(self.to_rgb.bias)
 
     @property
     def num_styles(self) -> int:
@@ -92,11 +94,12 @@ class StyleNetwork(nn.Module):
     def forward(self, x, style_weights):
         """x: (N, 3, H, W) in [0, 1]; style_weights: (N, styles), rows summing to 1 for a blend.
 
-        H and W are padded up to a multiple of 8 (space-to-depth and two stride-2 steps) and the output cropped back."""
+        H and W are padded up to a multiple of 8 (space-to-depth and two stride-2 steps) and to at least 32 (the
+        9x9 layers' reflection padding needs 5 pixels at half resolution); the output is cropped back."""
         h, w = x.shape[-2:]
-        pad_h, pad_w = -h % 8, -w % 8
-        if pad_h or pad_w:
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if min(h, w) > 8 else "replicate")
+        pad_h, pad_w = max(32, h + -h % 8) - h, max(32, w + -w % 8) - w
+        if pad_h or pad_w:  # mirror the photo's edge; a tiny one has too few pixels to mirror: repeat them
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if pad_h < h and pad_w < w else "replicate")
         y = F.pixel_unshuffle(x * 2 - 1, 2)
         for layer in self.down:
             y = layer(y, style_weights)
@@ -104,6 +107,9 @@ class StyleNetwork(nn.Module):
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
-        # The last layer maps to a logistic so the output is always a valid image; no norm (colour is free).
-        y = torch.sigmoid(F.pixel_shuffle(self.to_rgb(self.pad(y)), 2))
-        return y[..., :h, :w]
+        # The network paints a change to the photo in logit space: sigmoid(logit(photo) + change) is always a
+        # valid image, and with the last layer starting at zero an untrained network returns the photo itself.
+        # (Started from noise, the first training run lost the photo under the style loss and never found it again
+        # in 300 steps; from the photo, training only has to learn the painting, as Gatys' optimisation does.)
+        change = F.pixel_shuffle(self.to_rgb(self.pad(y)), 2)
+        return torch.sigmoid(torch.logit(x.clamp(0.01, 0.99)) + change)[..., :h, :w]
