@@ -7,8 +7,7 @@ import gradio as gr
 
 import genimg
 from genimg.ui import generate, interpolate
-from genimg.ui import upscale
-from genimg.ui import inpaint
+from genimg.ui import inpaint, style, upscale
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -36,6 +35,7 @@ def build_demo() -> gr.Blocks:
             interpolate.build_tab()
             upscale.build_tab()
             inpaint.build_tab()
+            style.build_tab()
     return demo
 
 
@@ -48,9 +48,16 @@ def main(argv=None):
                         help="port to listen on (default 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     parser.add_argument("--checkpoints", default=None, help="folder of checkpoints (default: the shipped ones)")
+    parser.add_argument("--vgg-weights", default=None,
+                        help="VGG16 features (safetensors) for the style tab's own-style-image mode; default "
+                             "$GENIMG_VGG_WEIGHTS or torchvision's download on first use")
+    parser.add_argument("--no-vgg-download", action="store_true",
+                        help="never download VGG16 (without weights, own style images are then off; presets work)")
     args = parser.parse_args(argv)
     if args.checkpoints:
         genimg.set_checkpoint_dir(args.checkpoints)
+    if args.vgg_weights or args.no_vgg_download:
+        genimg.set_vgg_weights(args.vgg_weights, download=False if args.no_vgg_download else None)
     for name, entry in genimg.models().items():
         if not entry["available"]:
             print(f"warning: {name} is unavailable: {entry['error']}", file=sys.stderr)

@@ -10,7 +10,9 @@ from .api import (classify, find, generate, interpolate, load, manifold, models,
                   set_checkpoint_dir)
 from .api import measure_upscale, upscale, upscale_bicubic  # noqa: E402
 from .api import inpaint  # noqa: E402
+from .api import set_vgg_weights, styles, stylize, stylize_with_image  # noqa: E402
 from .checkpoints import CheckpointError  # noqa: E402
 
 __all__ = ["models", "load", "find", "generate", "interpolate", "manifold", "classify", "set_checkpoint_dir",
-           "CheckpointError", "__version__", "upscale", "upscale_bicubic", "measure_upscale", "inpaint"]
+           "CheckpointError", "__version__", "upscale", "upscale_bicubic", "measure_upscale", "inpaint",
+           "stylize", "styles", "stylize_with_image", "set_vgg_weights"]

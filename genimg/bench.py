@@ -11,6 +11,9 @@ sr:      super-resolution: PSNR/SSIM on Y of every shipped upscaler at x2 and x4
 inpaint: inpainting: PSNR/SSIM/L1 on the filled region and the whole image, per mask-ratio bucket, for the photo
          network and OpenCV's Telea fill (optional: pip install opencv-python-headless), on fixed seeded masks;
          the 512x512 fill time; and a comparison grid (input with mask, Telea, network, original).
+style:   style transfer: for each preset, the style and content losses (genimg/styling.py) of the network's
+         output beside those of Gatys' optimisation on the same photo, with the time each took; the median
+         time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
 """
 import argparse
 import json
@@ -23,13 +26,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from PIL import Image
 
 import numpy as np
 
-from . import api, checkpoints, data as datasets, inpainting, masks, metrics, photos, upscaling
+from . import api, checkpoints, data as datasets, inpainting, masks, metrics, photos, styling, upscaling
 
 GENERATOR_FAMILIES = ("dcgan", "cgan", "vae", "vae2d")
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
@@ -403,6 +407,97 @@ def inpaint_speed(repeats=10, update_cards=False):
         checkpoints.write_json(api.checkpoint_dir() / f"{api.INPAINT_PHOTO_MODEL}.json", card)
     return {"median_s_512px": seconds}
 
+def style_photo(path, side: int) -> Image.Image:
+    image = Image.open(path).convert("RGB")
+    scale = side / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+
+
+def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False):
+    """Per preset: losses and seconds of the network and of Gatys' optimisation on one photo at `size` px."""
+    network = api.stylizer()
+    vgg = api.vgg()
+    paintings = styling.find_paintings(data)
+    photo = style_photo(photo_path, size)
+    content = styling.to_tensor(np.asarray(photo))
+    print(f"\nstyle losses on {Path(photo_path).name} at {photo.width}x{photo.height} (content: {styling.CONTENT_LAYER} "
+          f"MSE; style: relative Gram error summed over {', '.join(styling.STYLE_LAYERS)}; weighted total = "
+          f"{styling.CONTENT_WEIGHT:g} content + {styling.STYLE_WEIGHT:g} style + {styling.TV_WEIGHT:g} TV); "
+          f"Gatys: Adam on the pixels from the photo, {gatys_steps} steps; torch threads {torch.get_num_threads()}")
+    print(f"  {'preset':<18} {'network: style':>14} {'content':>8} {'total':>7} {'time s':>7}   "
+          f"{'Gatys: style':>12} {'content':>8} {'total':>7} {'time s':>7}")
+    results = {}
+    for name in network.module.styles:
+        file = styling.PRESETS[name][0]
+        style = styling.to_tensor(styling.load_painting(paintings / file))
+        grams = styling.style_grams(vgg, style)
+        start = time.perf_counter()
+        output = api.stylize(photo, name, model=network.name)
+        net_seconds = time.perf_counter() - start
+        with torch.no_grad():
+            net = {k: v.item() for k, v in styling.perceptual_losses(vgg, styling.to_tensor(np.asarray(output)),
+                                                                     content, grams).items()}
+        gatys = styling.gatys(vgg, content, style, steps=gatys_steps)
+        with torch.no_grad():
+            gatys.update(tv=styling.perceptual_losses(vgg, gatys["image"], content, grams)["tv"].item())
+        total = lambda r: (styling.CONTENT_WEIGHT * r["content"] + styling.STYLE_WEIGHT * r["style"]  # noqa: E731
+                           + styling.TV_WEIGHT * r["tv"])
+        results[name] = {"network": {"style": round(net["style"], 4), "content": round(net["content"], 2),
+                                     "total": round(total(net), 1), "seconds": round(net_seconds, 3)},
+                         "gatys": {"style": round(gatys["style"], 4), "content": round(gatys["content"], 2),
+                                   "total": round(total(gatys), 1), "seconds": round(gatys["seconds"], 2),
+                                   "steps": gatys_steps},
+                         "photo": Path(photo_path).name, "size": list(photo.size)}
+        n, g = results[name]["network"], results[name]["gatys"]
+        print(f"  {name:<18} {n['style']:>14.3f} {n['content']:>8.1f} {n['total']:>7.0f} {n['seconds']:>7.3f}   "
+              f"{g['style']:>12.3f} {g['content']:>8.1f} {g['total']:>7.0f} {g['seconds']:>7.1f}")
+    if update_cards:
+        card = checkpoints.read_card(api.checkpoint_dir(), network.name)
+        card["metrics"]["versus_gatys"] = {**results, "command": "python -m genimg.bench style --update-cards"}
+        checkpoints.write_json(api.checkpoint_dir() / f"{network.name}.json", card)
+    return results
+
+
+def style_speed(repeats=10, update_cards=False):
+    """Median seconds for genimg.stylize of a 512x512 photo (any preset costs the same), and at 1024x1024."""
+    network = api.stylizer()
+    name = network.module.styles[0]
+    print(f"\nstyle transfer speed: torch threads {torch.get_num_threads()}, median of {repeats} after a warm-up")
+    results = {}
+    for side in (512, 1024):
+        photo = speed_photo(side)
+        seconds = median_ms(lambda: api.stylize(photo, name), repeats) / 1000
+        results[f"{side}px"] = {"median_s": round(seconds, 3)}
+        print(f"  {side}x{side}: {seconds:6.3f} s")
+    if update_cards:
+        card = checkpoints.read_card(api.checkpoint_dir(), network.name)
+        card["metrics"]["speed"] = {**results, "threads": torch.get_num_threads(),
+                                    "command": "python -m genimg.bench style --update-cards"}
+        checkpoints.write_json(api.checkpoint_dir() / f"{network.name}.json", card)
+    return results
+
+
+def style_grid(photo_paths, out, side=192):
+    """Rows: the photos; columns: the photo, then each preset (the network's output), titled."""
+    from PIL import ImageDraw
+    names = api.stylizer().module.styles
+    rows = []
+    for path in photo_paths:
+        photo = style_photo(path, side)
+        rows.append([photo] + [api.stylize(photo, name) for name in names])
+    cell_w, cell_h = max(r[0].width for r in rows), max(r[0].height for r in rows)
+    figure = Image.new("RGB", ((cell_w + 4) * (len(names) + 1), 16 + (cell_h + 4) * len(rows)), "white")
+    draw = ImageDraw.Draw(figure)
+    for c, title in enumerate(["photo"] + names):
+        draw.text((c * (cell_w + 4) + 2, 2), title, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            figure.paste(image, (c * (cell_w + 4) + (cell_w - image.width) // 2,
+                                 16 + r * (cell_h + 4) + (cell_h - image.height) // 2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out)
+    print(f"\nwrote {out}: rows {', '.join(Path(p).name for p in photo_paths)}; columns: the photo, then each preset")
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m genimg.bench", description=__doc__,
@@ -430,11 +525,41 @@ def main(argv=None):
     n.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     n.add_argument("--json", help="also write the results to this JSON file")
     n.add_argument("--figure", default="bench_out/inpaint.png", help="where the comparison grid goes")
-    for p in (q, s, r, n):
+    t = sub.add_parser("style", help="style transfer: losses and time per preset vs Gatys' optimisation; speed; grid")
+    t.add_argument("--data", help="folder with paintings/ (and photos/samples/), e.g. ../shared/datasets")
+    t.add_argument("--vgg-weights", help="VGG16 features (safetensors); default $GENIMG_VGG_WEIGHTS or the download")
+    t.add_argument("--photo", help="the photo for the loss comparison (default: chelsea.png in examples/)")
+    t.add_argument("--size", type=int, default=192, help="long side of the photo for the loss comparison")
+    t.add_argument("--gatys-steps", type=int, default=80, help="steps of Gatys' optimisation per preset")
+    t.add_argument("--repeats", type=int, default=10, help="timed runs per speed case (0: skip the speed part)")
+    t.add_argument("--grid", help="also write the grid of photos x presets to this PNG (e.g. docs/style_grid.png)")
+    t.add_argument("--grid-photos", nargs="*", help="photos for the grid's rows (default: a few in --data "
+                                                    "photos/samples)")
+    t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
+    t.add_argument("--json", help="also write the results to this JSON file")
+    for p in (q, s, r, n, t):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     args = parser.parse_args(argv)
     if args.checkpoints:
         api.set_checkpoint_dir(args.checkpoints)
+    if args.command == "style":
+        if args.vgg_weights:
+            api.set_vgg_weights(args.vgg_weights)
+        root = Path(__file__).resolve().parent.parent
+        results = {}
+        if args.data:
+            results["quality"] = style_quality(args.data, args.photo or root / "examples" / "chelsea.png", args.size,
+                                               args.gatys_steps, args.update_cards)
+        if args.repeats > 0:
+            results["speed"] = style_speed(args.repeats, args.update_cards)
+        if args.grid:
+            samples = Path(args.data or ".") / "photos" / "samples"
+            grid_photos = args.grid_photos or [samples / n for n in ("chelsea.png", "astronaut.png", "coffee.png",
+                                                                     "rocket.jpg") if (samples / n).is_file()]
+            style_grid(grid_photos, args.grid)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return
     if args.command == "quality":
         quality(args.n, args.data, args.update_cards, args.json)
     elif args.command == "sr":

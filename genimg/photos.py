@@ -31,7 +31,7 @@ HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 # Opening images, and taking their channels apart
 
 
-def open_image(source, what: str = "The image") -> Image.Image:
+def open_image(source, what: str = "The image", task: str = "upscale") -> Image.Image:
     """A path, bytes, file object or PIL image -> one loaded frame with its EXIF orientation applied.
 
     ValueError (with a message for the person who gave the file) for: not an image, a truncated or
@@ -53,7 +53,7 @@ def open_image(source, what: str = "The image") -> Image.Image:
             raise ValueError(f"{what} is not an image Pillow can read "
                              f"(use PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
         except Image.DecompressionBombError:
-            raise ValueError(f"{what} is far too large to upscale (its header claims more than "
+            raise ValueError(f"{what} is far too large to {task} (its header claims more than "
                              f"{Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} megapixels).") from None
         except OSError as error:
             raise ValueError(f"{what} is truncated or corrupt: Pillow cannot read it ({error}).") from None
@@ -61,10 +61,11 @@ def open_image(source, what: str = "The image") -> Image.Image:
     if width < 1 or height < 1:
         raise ValueError(f"{what} is empty ({width}x{height}).")
     if width * height > MAX_INPUT_PIXELS:
-        raise ValueError(f"{what} is {width}x{height} ({width * height / 1e6:.1f} megapixels); upscaling takes at "
-                         f"most {MAX_INPUT_PIXELS / 1e6:.1f} megapixels (4096x4096 at x2, 2048x2048 at x4).")
+        limit = ("upscaling takes at most {:.1f} megapixels (4096x4096 at x2, 2048x2048 at x4)" if task == "upscale"
+                 else "the largest image accepted is {:.1f} megapixels").format(MAX_INPUT_PIXELS / 1e6)
+        raise ValueError(f"{what} is {width}x{height} ({width * height / 1e6:.1f} megapixels); {limit}.")
     if getattr(image, "n_frames", 1) > 1:
-        raise ValueError(f"{what} is animated ({image.n_frames} frames); upscale a single frame (a still image).")
+        raise ValueError(f"{what} is animated ({image.n_frames} frames); {task} a single frame (a still image).")
     try:
         image.load()  # decode now, so a truncated file fails here with a clear message
     except (OSError, SyntaxError, ValueError) as error:

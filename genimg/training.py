@@ -21,7 +21,8 @@ from safetensors import safe_open
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, upscaling
+from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, styling
+from . import upscaling, vgg as vgg_lib
 from .models import FAMILIES, build
 from .models.gan import Discriminator
 from .models.inpaint import composite
@@ -51,6 +52,11 @@ MODELS = {
     "inpaint": dict(family="inpaint", dataset="photos", steps=750, batch_size=8, patch=96, photo_side=384, lr=5e-4,
                     betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.01,
                     perceptual_layers=["relu1_2", "relu2_2"]),
+    # Fast style transfer, all presets in one network (see StyleTrainer); loss weights from styling.py (the same
+    # ones Gatys' optimisation uses). Steps sized for ~50 min of one contended CPU core; on a GPU, use 20-40k.
+    "style": dict(family="style", dataset="photos", steps=1100, batch_size=4, crop=128, photo_side=384, lr=1e-3,
+                  betas=(0.9, 0.999), content_weight=styling.CONTENT_WEIGHT, style_weight=styling.STYLE_WEIGHT,
+                  tv_weight=styling.TV_WEIGHT),
 }
 DRY_RUN = dict(steps=6, batch_size=16, sample_every=3, save_every=3)
 SAMPLE_SEED = 1234  # the fixed noise behind every progress grid
@@ -547,6 +553,20 @@ def shrink_photo(path, side):
         return np.asarray(image)
 
 
+def loss_vgg(spec, device):
+    """The frozen VGG16 of the perceptual and style losses: --vgg-weights, $GENIMG_VGG_WEIGHTS or torchvision's
+    download. A dry run (tests, CI) never downloads 500 MB: without weights it gets a fixed random VGG, which
+    exercises the same code; weights that were asked for must be there, dry run or not."""
+    try:
+        return vgg_lib.load_vgg(spec.get("vgg_weights"), download=not spec.get("dry_run")).to(device)
+    except vgg_lib.VGGUnavailable:
+        if not spec.get("dry_run") or spec.get("vgg_weights") or os.environ.get(vgg_lib.ENV_VAR):
+            raise
+        vgg = vgg_lib.VGGFeatures().to(device)
+        vgg.source = "random weights (--dry-run without VGG weights): not a usable model"
+        return vgg
+
+
 class InpaintTrainer:
     """Inpainting: L1 on the hole (weighted 6x) and on the known region (the partial-convolution paper's
     weights, Liu et al. 2018) plus a VGG16 perceptual loss on the output and on the composite.
@@ -563,14 +583,7 @@ class InpaintTrainer:
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
         self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
         self.modules = {"model": self.model}  # the VGG is a fixed loss network: never saved, never in the checkpoint
-        self.vgg = None
-        if spec["perceptual_weight"] > 0:
-            from .vgg import VGGFeatures, load_vgg
-            if spec.get("dry_run") and not spec.get("vgg_weights"):
-                self.vgg = VGGFeatures()  # dry run without weights: random VGG, the loss's code path only
-            else:
-                self.vgg = load_vgg(spec.get("vgg_weights"))
-            self.vgg = self.vgg.to(device)
+        self.vgg = loss_vgg(spec, device) if spec["perceptual_weight"] > 0 else None
 
     @staticmethod
     def load_data(spec, data, dry_run, seed, rank, world):
@@ -660,8 +673,136 @@ class InpaintTrainer:
         return metrics
 
 
+class StyleCrops:
+    """Random crops of the training photos, each with the style it is to be painted in.
+
+    Styles go round in turn over the batch items (item i of step s gets style (s * batch + i) mod styles), so
+    every style gets the same share of the training. Batch `step` is a pure function of (seed, step, rank).
+    """
+
+    def __init__(self, photo_folder, num_styles, crop, batch_size, seed, rank, world):
+        self.photos = [p for p in photo_folder.train if min(p.shape[:2]) >= crop]
+        self.num_styles, self.crop, self.batch_size = num_styles, crop, batch_size
+        self.seed, self.rank, self.world = seed, rank, world
+        self.per_epoch = max(1, len(self.photos) // (batch_size * world))
+
+    def __call__(self, step):
+        rng = np.random.default_rng([self.seed, step, self.rank])
+        crops = []
+        for i in rng.integers(0, len(self.photos), self.batch_size):
+            photo = self.photos[i]
+            y = int(rng.integers(0, photo.shape[0] - self.crop + 1))
+            x = int(rng.integers(0, photo.shape[1] - self.crop + 1))
+            patch = photo[y:y + self.crop, x:x + self.crop]
+            crops.append(patch[:, ::-1] if rng.integers(0, 2) else patch)
+        first = (step * self.world + self.rank) * self.batch_size
+        styles = torch.arange(first, first + self.batch_size) % self.num_styles
+        return torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div_(255), styles
+
+
+class StyleTrainer:
+    """Fast style transfer (Johnson et al. 2016) for every preset at once (Dumoulin et al. 2017).
+
+    The loss network is VGG16 (genimg/vgg.py), frozen; only the transformation network is trained and saved.
+    Loss per image: content_weight * content + style_weight * style (against its own painting's Gram
+    matrices, computed once) + tv_weight * total variation, all from genimg/styling.py.
+    """
+    needs_data = True  # train() passes the photo folder: its paintings are the targets
+    VAL_SIDE = 192  # validation photos are centre-cropped to this square for the progress grid
+
+    def __init__(self, spec, family, num_classes, device, world, photo_folder):
+        self.spec, self.device = spec, device
+        styles = [name for name, _ in photo_folder.paintings]
+        self.model = build(family, {**spec.get("config", {}), "styles": styles}).to(device)
+        self.net = DistributedDataParallel(self.model) if world > 1 else self.model
+        self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
+        self.modules = {"model": self.model}  # the VGG is never saved: not in the state, not in the checkpoint
+        self.vgg = loss_vgg(spec, device)
+        self.vgg_source = self.vgg.source
+        grams = [styling.style_grams(self.vgg, styling.to_tensor(p).to(device)) for _, p in photo_folder.paintings]
+        self.grams = {k: torch.cat([g[k] for g in grams]) for k in styling.STYLE_LAYERS}  # {layer: (styles, C, C)}
+
+    @staticmethod
+    def load_data(spec, data, dry_run, seed, rank, world):
+        """Photos shrunk so the long side is photo_side (a crop then shows a good part of a scene), and paintings."""
+        if dry_run:
+            folder = photos.synthetic_photos()
+            made_up = photos.synthetic_photos(n_train=3, n_val=0, seed=1).train
+            folder.paintings = [(f"synthetic-{k}", p.astype(np.float32) / 255) for k, p in enumerate(made_up)]
+        else:
+            folder = photos.load_photos(data, max_side=spec["photo_side"])
+            folder.val = [photos.shrink_to(p, spec["photo_side"]) for p in folder.val]
+            where = styling.find_paintings(data)
+            folder.paintings = [(name, styling.load_painting(where / file)) for name, (file, _, _) in
+                                styling.PRESETS.items()]
+            folder.source = f"{folder.source} (photos), {where} (paintings)"
+        folder.classes = [name for name, _ in folder.paintings]
+        crop = min(spec["crop"], 64) if dry_run else spec["crop"]
+        return folder, StyleCrops(folder, len(folder.paintings), crop, spec["batch_size"], seed, rank, world)
+
+    def step(self, x, styles, autocast):
+        x, styles = x.to(self.device), styles.to(self.device)
+        output = self.net(x, self.model.one_hot(styles))
+        grams = {k: g[styles] for k, g in self.grams.items()}
+        losses = styling.perceptual_losses(self.vgg, output, x, grams)
+        content, style, tv = (losses[k].mean() for k in ("content", "style", "tv"))
+        loss = self.spec["content_weight"] * content + self.spec["style_weight"] * style + self.spec["tv_weight"] * tv
+        opt = self.optimizers["opt"]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "content": content.item(), "style": style.item(), "tv": tv.item()}
+
+    def samples(self, n=64):
+        return None
+
+    def export(self):
+        return self.model.eval()
+
+    def val_crops(self, photo_folder, count=3):
+        crops = []
+        for image in photo_folder.val[:count]:
+            side = min(self.VAL_SIDE, *image.shape[:2])
+            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+            crops.append(styling.to_tensor(image[top:top + side, left:left + side]))
+        return crops
+
+    @torch.no_grad()
+    def scores(self, crops, grid_path=None):
+        """Mean content and style loss of the network's output over crops x styles; optionally a picture:
+        one row per crop, the crop then each style."""
+        model = self.model.eval()
+        content, style, rows = [], [], []
+        for crop in crops:
+            x = crop.to(self.device).expand(model.num_styles, -1, -1, -1)
+            output = model(x, torch.eye(model.num_styles, device=self.device))
+            losses = styling.perceptual_losses(self.vgg, output, x, self.grams)
+            content.append(losses["content"])
+            style.append(losses["style"])
+            rows.append(torch.cat([crop[0].to(self.device), *output], dim=2))
+        if grid_path is not None:
+            picture = torch.cat(rows, dim=1).permute(1, 2, 0).cpu().numpy()
+            Image.fromarray(photos.to_uint8(picture)).save(grid_path)
+        self.model.train()
+        return torch.stack(content).mean(0), torch.stack(style).mean(0)
+
+    def validate(self, photo_folder, run_dir, step):
+        content, style = self.scores(self.val_crops(photo_folder), Path(run_dir) / f"samples_{step:06d}.png")
+        Image.open(Path(run_dir) / f"samples_{step:06d}.png").save(Path(run_dir) / "samples.png")
+        return {"val_content": content.mean().item(), "val_style": style.mean().item()}
+
+    def evaluate(self, photo_folder):
+        """Per style: mean content and style loss of the output on the validation photos (centre crops)."""
+        content, style = self.scores(self.val_crops(photo_folder, count=len(photo_folder.val)))
+        return {"val_images": photo_folder.val_source, "vgg": self.vgg_source,
+                "content_layer": styling.CONTENT_LAYER, "style_layers": list(styling.STYLE_LAYERS),
+                "per_style": {name: {"content": round(c, 4), "style": round(s, 4)}
+                              for name, c, s in zip(self.model.styles, content.tolist(), style.tolist())}}
+
+
 TRAINERS = {"dcgan": GANTrainer, "cgan": GANTrainer, "vae": VAETrainer, "vae2d": VAETrainer,
-            "classifier": ClassifierTrainer, "espcn": SRTrainer, "edsr": SRTrainer, "inpaint": InpaintTrainer}
+            "classifier": ClassifierTrainer, "espcn": SRTrainer, "edsr": SRTrainer, "inpaint": InpaintTrainer,
+            "style": StyleTrainer}
 
 
 def learning_rate(spec, step, total):
@@ -749,7 +890,9 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     total = steps or spec["steps"]
 
     seed_everything(seed, -1, 0)  # identical initial weights on every rank
-    trainer = TRAINERS[spec["family"]](spec, spec["family"], len(data_set.classes), device, world)
+    # The style trainer also needs the data itself at construction: its paintings' Gram matrices are its targets.
+    extra = dict(photo_folder=data_set) if getattr(trainer_class, "needs_data", False) else {}
+    trainer = trainer_class(spec, spec["family"], len(data_set.classes), device, world, **extra)
     meta = {"model": model, "dataset": dataset, "seed": seed}
     start, history, elapsed = 0, {}, 0.0
     if resume and state_path.is_file():

@@ -53,3 +53,23 @@ def checkpoint_dir(dry_run_dir):
     genimg.set_checkpoint_dir(dry_run_dir)
     yield dry_run_dir
     genimg.set_checkpoint_dir(previous)
+
+
+@pytest.fixture(scope="session")
+def style_checkpoint_dir(tmp_path_factory) -> Path:
+    """A dry-run style network (3 made-up styles; a random VGG stands in, nothing is downloaded)."""
+    root = tmp_path_factory.mktemp("style")
+    train("style", "photos", dry_run=True, out=root / "checkpoints", run_dir=root / "runs" / "style", quiet=True)
+    return root / "checkpoints"
+
+
+@pytest.fixture
+def style_dir(style_checkpoint_dir, monkeypatch):
+    """Point the API at the dry-run style network, with no VGG weights and downloads off (restored after)."""
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(style_checkpoint_dir)
+    monkeypatch.delenv("GENIMG_VGG_WEIGHTS", raising=False)
+    genimg.set_vgg_weights(None, download=False)
+    yield style_checkpoint_dir
+    genimg.set_vgg_weights(None, download=True)
+    genimg.set_checkpoint_dir(previous)

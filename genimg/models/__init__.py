@@ -3,6 +3,7 @@ from .classifier import Classifier
 from .gan import Discriminator, Generator
 from .inpaint import GatedUNet
 from .sr import EDSR, ESPCN
+from .style import StyleNetwork
 from .vae import VAE
 
 # family -> (constructor of the shipped module, default config, short description)
@@ -21,6 +22,8 @@ FAMILIES = {
              "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
     "inpaint": (GatedUNet, {"width": 24, "dilations": [2, 4, 8]},
                 "Photo inpainting: a U-Net of gated convolutions (DeepFill v2-style), dilated in the bottleneck"),
+    "style": (StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5},
+              "Fast style transfer: Johnson et al.'s network with a conditional instance norm per preset"),
 }
 
 

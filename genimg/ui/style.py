@@ -1,0 +1,170 @@
+"""Style tab: a photo painted in a preset's manner by one network (with blending, strength and original colours),
+or in the manner of any uploaded style image by Gatys' optimisation, shown as it evolves."""
+import time
+from pathlib import Path
+
+import gradio as gr
+
+import genimg
+from genimg import api
+
+from .common import output_path, user_errors
+from .upscale import report_bad_uploads
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
+PREVIEW_PHOTO = EXAMPLES_DIR / "chelsea.png"
+PREVIEW_SIDE = 160
+NO_BLEND = "(none)"
+
+HOW_IT_WORKS = r"""
+**What "style" is here** (Gatys, Ecker and Bethge 2016). Pass an image through VGG16, a network trained to
+recognise objects, and look at the feature maps of a few layers. The *Gram matrix* of a layer is the
+correlation of every pair of feature channels, averaged over all positions:
+$G_{ij} = \frac{1}{CHW} \sum_{p} F_i(p) F_j(p)$. It forgets *where* things are and keeps *which features occur
+together*: colours and grain in the first layers (relu1_2), brush strokes and repeated shapes deeper (relu4_3).
+Two images with the same Gram matrices share a texture, a manner, whatever they depict. The *content* is the
+feature map itself at a middle layer (relu2_2): it keeps edges and shapes in place.
+
+**Painting by optimisation** (the *your own style* section). Start from the photo and change its pixels by
+gradient descent so that its Gram matrices approach the style image's while its relu2_2 features stay near
+the photo's, plus a small penalty on pixel-to-pixel jumps (total variation). Any style image works, but every
+step is a pass forwards and backwards through VGG16: hundreds of them, minutes on a CPU.
+
+**Why a network can replace the optimisation** (Johnson, Alahi and Fei-Fei 2016). Train a feed-forward
+network with *the same loss* on thousands of photos: it learns to do in one pass what the optimisation does in
+hundreds, because the same texture must be painted over any photo. Here one network serves every preset
+(Dumoulin, Shlens and Kudlur 2017): all its convolutions are shared, and each preset is only a per-channel scale
+and shift after each instance normalisation (*conditional instance norm*). Mixing two presets' scales and shifts
+gives a style between them, which is what the blend slider does.
+
+**The options.** *Strength* mixes the painting with your photo pixel by pixel (0: your photo). *Keep the
+original colours* keeps your photo's colours (the Cb and Cr of YCbCr) and takes only the brightness (Y) from
+the painting. Photos are shrunk to at most 1024 pixels on the long side (presets) or the size you choose
+(your own style).
+"""
+
+
+def preset_choices() -> dict:
+    """{label shown: preset name}; empty when there is no style network."""
+    try:
+        return {f"{s['title']} ({s['artist']})" if s["artist"] else s["title"]: s["name"] for s in genimg.styles()}
+    except ValueError:
+        return {}
+
+
+def preset_previews(choices: dict) -> list:
+    """The network's own output on an example photo, one per preset (made when the tab is built)."""
+    if not PREVIEW_PHOTO.is_file():
+        return []
+    previews = []
+    for label, name in choices.items():
+        previews.append((genimg.stylize(PREVIEW_PHOTO, name, max_side=PREVIEW_SIDE), label))
+    return previews
+
+
+def save_png(image) -> str:
+    path = output_path(".png")
+    image.save(path, compress_level=1)
+    return path
+
+
+def preset_of(label, choices: dict, what: str = "a preset") -> str:
+    if label not in choices:
+        raise gr.Error(f"Choose {what}: {', '.join(choices) or 'no presets are available (no style network)'}.")
+    return choices[label]
+
+
+@user_errors
+def stylize_photo(path, preset_label, blend_label, blend, strength, keep_colours):
+    """-> (PNG of the result, markdown). Presets are read from the network when called (tests swap folders)."""
+    if not path:
+        raise gr.Error("Upload a photo or pick an example first.")
+    choices = preset_choices()
+    style = preset_of(preset_label, choices)
+    blend = api.real_number(blend, "blend", 0.0, 1.0)
+    if blend_label and blend_label != NO_BLEND:
+        other = preset_of(blend_label, choices, "a second preset to blend with")
+        style = {style: 1 - blend, other: blend} if other != style else style
+    start = time.perf_counter()
+    result = genimg.stylize(path, style, strength=strength, keep_colours=bool(keep_colours))
+    seconds = time.perf_counter() - start
+    mix = (" and ".join(f"{weight:.0%} {name}" for name, weight in style.items())
+           if isinstance(style, dict) else style)
+    return save_png(result), (f"**{mix}**, strength {float(strength):.2f}"
+                              f"{', original colours' if keep_colours else ''}: {result.width}x{result.height} "
+                              f"in {seconds:.2f} s.")
+
+
+def stylize_with_own(path, style_path, steps, size, strength, keep_colours, progress=gr.Progress()):
+    """A generator: yields (image path, markdown) as the optimisation goes, so the image evolves on screen."""
+    try:
+        if not path:
+            raise gr.Error("Upload a photo or pick an example first.")
+        if not style_path:
+            raise gr.Error("Upload a style image (a painting, a texture, anything) first.")
+        start = time.perf_counter()
+        progress(0, desc="Loading VGG16")
+        for step, total, image in api.stylize_with_image_steps(path, style_path, steps, size, strength,
+                                                               bool(keep_colours), every=5):
+            progress(step / total, desc=f"Optimising: step {step} of {total}")
+            yield save_png(image), f"Step {step} of {total}, {time.perf_counter() - start:.0f} s."
+    except gr.Error:
+        raise
+    except ValueError as error:
+        raise gr.Error(str(error)) from None
+
+
+def build_tab():
+    choices = preset_choices()
+    with gr.Tab("Style", id="style"):
+        if not choices:
+            gr.Markdown("**No style network is available** (checkpoint `style-photos` is missing or broken), so the "
+                        "presets are off. Your own style images may still work (below).")
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
+                                                    sources=["upload", "clipboard"], elem_id="style_in"))
+                labels = list(choices)
+                preset = gr.Dropdown(choices=labels, value=labels[0] if labels else None, label="Preset")
+                blend_with = gr.Dropdown(choices=[NO_BLEND] + labels, value=NO_BLEND, label="Blend with")
+                blend = gr.Slider(minimum=0, maximum=1, value=0.5, step=0.05, label="Blend",
+                                  info="0: the first preset only; 1: the second only")
+                strength = gr.Slider(minimum=0, maximum=1, value=1, step=0.05, label="Strength",
+                                     info="0: your photo; 1: fully painted")
+                keep = gr.Checkbox(value=False, label="Keep the original colours",
+                                   info="Take only the brightness from the painting")
+                button = gr.Button("Paint", variant="primary")
+                examples = [[str(EXAMPLES_DIR / name)] for name in ("chelsea.png", "rocket.jpg", "astronaut.png")
+                            if (EXAMPLES_DIR / name).is_file()]
+                if examples:
+                    gr.Examples(examples, inputs=[photo], label="Example photos")
+            with gr.Column(scale=2):
+                result = gr.Image(label="Result", type="filepath", format="png", interactive=False)
+                info = gr.Markdown()
+        previews = preset_previews(choices)
+        if previews:
+            gr.Gallery(previews, label=f"The presets: the network's own output on {PREVIEW_PHOTO.name}",
+                       columns=len(previews), height="auto", allow_preview=False)
+        with gr.Accordion("Your own style image (optimisation, slow)", open=False):
+            gr.Markdown("Gatys' optimisation toward any style image you upload. " + api.vgg_status() +
+                        " Each step takes about a second at 256 px on a CPU; the image updates every 5 steps.")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    style_image = report_bad_uploads(gr.Image(label="Style image", type="filepath", image_mode=None,
+                                                              sources=["upload", "clipboard"], elem_id="style_own"))
+                    steps = gr.Slider(minimum=10, maximum=api.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
+                    size = gr.Slider(minimum=64, maximum=api.MAX_GATYS_SIDE, value=256, step=32,
+                                     label="Size (long side, pixels)")
+                    own_button = gr.Button("Paint with my style image")
+                with gr.Column(scale=2):
+                    own_result = gr.Image(label="Result (evolving)", type="filepath", format="png",
+                                          interactive=False)
+                    own_info = gr.Markdown()
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                        {"left": "$", "right": "$", "display": False}])
+        button.click(stylize_photo, [photo, preset, blend_with, blend, strength, keep], [result, info],
+                     api_name="stylize", concurrency_limit=2)
+        # One optimisation at a time: each runs VGG16 forward and backward hundreds of times.
+        own_button.click(stylize_with_own, [photo, style_image, steps, size, strength, keep], [own_result, own_info],
+                         api_name="stylize_with_image", concurrency_limit=1)
