@@ -49,11 +49,14 @@ MODELS = {
     "sr-quality": dict(family="edsr", dataset="photos", steps=3000, batch_size=16, patch=48, lr=5e-4,
                        betas=(0.9, 0.999)),
     # Inpainting on photos (see InpaintTrainer): `patch` is the crop side, photos shrunk to `photo_side` at load.
-    "inpaint": dict(family="inpaint", dataset="photos", steps=750, batch_size=8, patch=96, photo_side=384, lr=5e-4,
-                    betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.01,
+    # perceptual_weight 0: the shared VGG16 is fine-tuned for edge detection (HED), and with it the fills went
+    # orange-brown; L1 alone serves the fidelity target (PSNR). Photos at their own size (BSDS: 481 px).
+    "inpaint": dict(family="inpaint", dataset="photos", steps=1500, batch_size=8, patch=128, photo_side=512, lr=5e-4,
+                    betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.0,
                     perceptual_layers=["relu1_2", "relu2_2"]),
     # Fast style transfer, all presets in one network (see StyleTrainer); loss weights from styling.py (the same
     # ones Gatys' optimisation uses). Steps sized for ~50 min of one contended CPU core; on a GPU, use 20-40k.
+    # Far too few: the shipped network paints the same stripes for every preset (README, Style transfer).
     "style": dict(family="style", dataset="photos", steps=1100, batch_size=4, crop=128, photo_side=384, lr=1e-3,
                   betas=(0.9, 0.999), content_weight=styling.CONTENT_WEIGHT, style_weight=styling.STYLE_WEIGHT,
                   tv_weight=styling.TV_WEIGHT),

@@ -137,6 +137,38 @@ def test_unknown_or_wrong_kind_of_model_is_refused():
         genimg.inpaint(photo(28, 28), box_mask(28, 28, 2, 2, 9, 9), "cgan-mnist")
 
 
+def test_smooth_fill_keeps_known_pixels_and_fills_from_them():
+    import torch
+    from genimg.models.inpaint import smooth_fill
+    rng = np.random.default_rng(1)
+    image = torch.from_numpy(rng.random((2, 3, 37, 50), dtype=np.float32))
+    mask = torch.from_numpy(np.stack(masks.bucket_masks(0, 37, 50, 0.4, 0.5, 2)).astype(np.float32))[:, None]
+    filled = smooth_fill(image, mask)
+    assert torch.allclose(filled[mask.expand_as(image) == 0], image[mask.expand_as(image) == 0], atol=1e-5)
+    hidden = image.clone()
+    hidden[mask.expand_as(image) == 1] = 99.0  # the hole's true values must not matter
+    assert torch.allclose(smooth_fill(hidden, mask), filled, atol=1e-5)
+    flat = torch.full((1, 3, 20, 30), 0.3)
+    hole = torch.zeros(1, 1, 20, 30)
+    hole[..., 4:16, 5:25] = 1
+    assert torch.allclose(smooth_fill(flat, hole), flat, atol=1e-5)  # a flat image is filled with its own colour
+    left_right = torch.linspace(0, 1, 30).expand(1, 3, 20, 30).contiguous()
+    middle = smooth_fill(left_right, hole)[0, 0, 10, 5:25]
+    assert bool((middle[1:] >= middle[:-1] - 1e-3).all())  # a left-to-right ramp stays a ramp across the hole
+
+
+def test_an_untrained_network_is_the_smooth_fill():
+    """The correction starts at zero: before training, the network returns the classical fill exactly."""
+    import torch
+    from genimg.models.inpaint import smooth_fill
+    model = GatedUNet(width=4, dilations=[2]).eval()
+    image = torch.rand(1, 3, 32, 32)
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:20, 4:30] = 1
+    with torch.no_grad():
+        assert torch.allclose(model(image, mask), smooth_fill(image, mask).clamp(0, 1), atol=1e-6)
+
+
 def test_odd_sizes_are_padded_for_the_network():
     model = GatedUNet(width=4, dilations=[2])
     for height, width in [(1, 1), (7, 13), (9, 8)]:

@@ -10,9 +10,15 @@
 - Dilated gated convolutions in the bottleneck (as DeepFill's coarse network) widen the receptive field
   further without more downsampling.
 - No normalisation layers: batch statistics would mix holes and known pixels, which differ per image.
+- The network starts from a classical fill and learns a correction to it. `smooth_fill` (push-pull, Gortler
+  et al. 1996) fills the hole from a pyramid of masked averages: as good as OpenCV's Telea method on Kodak
+  (hole PSNR within 0.15 dB in every mask bucket), costs 15 ms, and works at any scale, so a hole far larger
+  than the training crops still gets sensible colours. The last layer starts at zero, so an untrained network
+  *is* the classical fill; training only has to learn what it gets wrong (edges continued into the hole,
+  texture, shading). The first version, which saw the hole as flat grey, ended 2 dB below Telea.
 
-Input: the image with the hole set to 0.5 grey, and the mask (1 = fill), at a side divisible by 8.
-Output: an RGB image in [0, 1]; `composite` keeps the known pixels exactly and takes only the hole from it.
+Input: the image (its hole's pixels are never read) and the mask (1 = fill), at a side divisible by 8.
+Output: an RGB image (in [0, 1] in eval mode); `composite` keeps the known pixels exactly and takes only the hole.
 """
 import torch
 from torch import nn
@@ -33,6 +39,26 @@ class GatedConv(nn.Module):
         return F.elu(features) * torch.sigmoid(gate)
 
 
+def smooth_fill(image, mask):
+    """Push-pull fill: (N, C, H, W) images, (N, 1, H, W) masks (1 = hole) -> the images with holes filled smoothly.
+
+    Push: halve the resolution until no pixel is empty, each level's pixel the average of the known pixels
+    under it (sums of value*known and of known, divided). Pull: back up level by level, each pixel keeping its
+    own average where its known fraction is 1 and leaning on the coarser level (bilinear) as that fraction
+    falls to 0. Known pixels come back unchanged."""
+    known = 1 - mask
+    levels = [(image * known, known)]
+    while min(levels[-1][1].shape[-2:]) > 1 and bool((levels[-1][1] <= 0).any()):
+        value_sum, weight = levels[-1]
+        levels.append((F.avg_pool2d(value_sum, 2, ceil_mode=True), F.avg_pool2d(weight, 2, ceil_mode=True)))
+    value_sum, weight = levels[-1]
+    filled = value_sum / weight.clamp_min(1e-6)
+    for value_sum, weight in reversed(levels[:-1]):
+        coarse = F.interpolate(filled, size=value_sum.shape[-2:], mode="bilinear", align_corners=False)
+        filled = value_sum / weight.clamp_min(1e-6) * weight + coarse * (1 - weight)
+    return filled
+
+
 class GatedUNet(nn.Module):
     """Three downsamplings (side / 8 at the bottleneck), dilated gated convolutions there, and a mirrored decoder."""
 
@@ -49,7 +75,9 @@ class GatedUNet(nn.Module):
         self.dec3 = nn.Sequential(GatedConv(w3 + w3, w3), GatedConv(w3, w3))
         self.dec2 = GatedConv(w3 + w2, w2)
         self.dec1 = GatedConv(w2 + w1, w1)
-        self.to_rgb = nn.Conv2d(w1, 3, 3, padding=1)
+        self.to_rgb = nn.Conv2d(w1, 3, 3, padding=1)  # the correction to the smooth fill: starts at zero
+        nn.init.zeros_(self.to_rgb.weight)
+        nn.init.zeros_(self.to_rgb.bias)
 
     multiple = 8  # the input side must divide by 2^3
 
@@ -59,8 +87,8 @@ class GatedUNet(nn.Module):
 
     def forward(self, image, mask):
         """image: (N, 3, H, W) in [0, 1]; mask: (N, 1, H, W), 1 where to fill. Returns the network's (N, 3, H, W)."""
-        holed = image * (1 - mask) + 0.5 * mask  # the hole's true pixels never reach the network
-        x = torch.cat([holed * 2 - 1, mask], dim=1)
+        start = smooth_fill(image, mask)  # the hole's true pixels never reach the network: their weight is 0
+        x = torch.cat([start * 2 - 1, mask], dim=1)
         e1 = self.enc1(x)
         e2 = self.enc2(e1)
         e3 = self.enc3(e2)
@@ -68,7 +96,9 @@ class GatedUNet(nn.Module):
         d3 = self.dec3(self.up(b, e3))
         d2 = self.dec2(self.up(d3, e2))
         d1 = self.dec1(self.up(d2, e1))
-        return (torch.tanh(self.to_rgb(d1)) + 1) / 2
+        filled = start + self.to_rgb(d1)
+        # Unclamped while training, so that the L1 loss still has a gradient where the fill overshoots.
+        return filled if self.training else filled.clamp(0, 1)
 
 
 def composite(image, filled, mask):
