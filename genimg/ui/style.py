@@ -8,7 +8,7 @@ import gradio as gr
 import genimg
 from genimg import api
 
-from .common import output_path, user_errors
+from .common import save_png, user_errors
 from .upscale import report_bad_uploads
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -60,12 +60,6 @@ def preset_previews(choices: dict) -> list:
     for label, name in choices.items():
         previews.append((genimg.stylize(PREVIEW_PHOTO, name, max_side=PREVIEW_SIDE), label))
     return previews
-
-
-def save_png(image) -> str:
-    path = output_path(".png")
-    image.save(path, compress_level=1)
-    return path
 
 
 def preset_of(label, choices: dict, what: str = "a preset") -> str:
@@ -134,7 +128,7 @@ def build_tab():
                 keep = gr.Checkbox(value=False, label="Keep the original colours",
                                    info="Take only the brightness from the painting")
                 button = gr.Button("Paint", variant="primary")
-                examples = [[str(EXAMPLES_DIR / name)] for name in ("chelsea.png", "rocket.jpg", "astronaut.png")
+                examples = [[str(EXAMPLES_DIR / name)] for name in ("chelsea.png", "rocket.jpg", "coffee.png")
                             if (EXAMPLES_DIR / name).is_file()]
                 if examples:
                     gr.Examples(examples, inputs=[photo], label="Example photos")
