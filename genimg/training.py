@@ -763,12 +763,8 @@ class StyleTrainer:
         return self.model.eval()
 
     def val_crops(self, photo_folder, count=3):
-        crops = []
-        for image in photo_folder.val[:count]:
-            side = min(self.VAL_SIDE, *image.shape[:2])
-            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-            crops.append(styling.to_tensor(image[top:top + side, left:left + side]))
-        return crops
+        return [styling.to_tensor(centre_crop(image, min(self.VAL_SIDE, *image.shape[:2])))
+                for image in photo_folder.val[:count]]
 
     @torch.no_grad()
     def scores(self, crops, grid_path=None):

@@ -1,7 +1,6 @@
 """Inpainting: free-form masks, the photo network through genimg.inpaint (known pixels unchanged, sizes, modes,
 bad input), the generative-prior search, the training step, the tab's functions and the app through
 gradio_client. Uses the dry-run checkpoints of conftest.py (never the shipped ones)."""
-import socket
 import sys
 import warnings
 from pathlib import Path
@@ -16,7 +15,7 @@ import genimg
 from genimg import inpainting, masks
 from genimg.models.inpaint import GatedUNet
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, free_port
 pytestmark = pytest.mark.usefixtures("checkpoint_dir")
 
 
@@ -278,9 +277,7 @@ def test_app_through_gradio_client(tmp_path):
     sys.path.insert(0, str(ROOT))
     import app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     photo(48, 32).save(tmp_path / "photo.png")
     layer = np.zeros((32, 48, 4), np.uint8)
     layer[4:12, 4:20] = 255

@@ -1,9 +1,7 @@
 """Style transfer: shapes, blending, strength, original colours, the own-style mode without VGG weights, bad
 input, training details, the bench, and the app through gradio_client. Uses a dry-run style network made in
 conftest.py (never the shipped one) and never downloads VGG16."""
-import socket
 import sys
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -17,7 +15,7 @@ from genimg import styling, vgg as vgg_lib
 from genimg.models.style import StyleNetwork
 from genimg.training import MODELS, StyleCrops, StyleTrainer
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, free_port
 
 
 def photo(width=37, height=29, mode="RGB", seed=0) -> Image.Image:
@@ -295,9 +293,7 @@ def test_app_through_gradio_client(style_dir, tmp_path):
     import app
     from genimg.ui import style as tab
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     source = tmp_path / "in.png"
     photo(40, 30).save(source)
     labels = list(tab.preset_choices())

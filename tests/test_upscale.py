@@ -5,7 +5,6 @@ import struct
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -20,7 +19,7 @@ from genimg.__main__ import main as cli
 from genimg.models.sr import EDSR, ESPCN
 from genimg.training import train
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, free_port
 SR_MODELS = ("fast", "quality")
 
 
@@ -360,17 +359,14 @@ def test_tab_function_errors_are_gr_errors(sr_dir, tmp_path):
 
 
 def test_app_through_gradio_client(sr_dir, tmp_path):
-    import socket
-
+    
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
     sys.path.insert(0, str(ROOT))
     import app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     source = tmp_path / "in.png"
     photo(40, 30, "RGBA").save(source)
     demo = app.build_demo()
