@@ -88,7 +88,7 @@ def perceptual_losses(vgg, output: torch.Tensor, content: torch.Tensor, grams: d
     if content_features is None:
         with torch.no_grad():
             content_features = vgg(content, (CONTENT_LAYER,))[CONTENT_LAYER]
-    content_loss = (features[CONTENT_LAYER] - content_features).pow(2).flatten(1).mean(1)
+    content_loss = (features[CONTENT_LAYER].float() - content_features.float()).pow(2).flatten(1).mean(1)
     style = sum((vgg_lib.gram_matrix(features[k]) - grams[k]).pow(2).flatten(1).mean(1) /
                 grams[k].pow(2).flatten(1).mean(1) for k in STYLE_LAYERS)
     tv = ((output[..., 1:, :] - output[..., :-1, :]).abs().flatten(1).mean(1) +

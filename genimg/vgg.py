@@ -102,8 +102,9 @@ def _from_state(state: dict, source: str) -> VGGFeatures:
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """Channel correlations (batch, C, C), normalised by the number of positions and channels: the 'style'."""
     b, c, h, w = features.shape
-    flat = features.reshape(b, c, h * w).float()
-    return flat @ flat.transpose(1, 2) / (c * h * w)
+    with torch.autocast(features.device.type, enabled=False):  # a sum over every position: float32 even under bf16
+        flat = features.reshape(b, c, h * w).float()
+        return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

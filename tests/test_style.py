@@ -71,6 +71,32 @@ def test_blending_endpoints_equal_the_single_styles_exactly():
     assert not torch.allclose(middle, a, atol=1e-3) and not torch.allclose(middle, b, atol=1e-3)
 
 
+def test_a_fresh_network_returns_the_photo_and_its_logits():
+    """The last layer starts at zero: training begins from the photo; the logits are the output's own (training
+    penalises them beyond +-logit_limit, where the sigmoid has no gradient left)."""
+    network = StyleNetwork(["a", "b"], width=8, blocks=1).eval()
+    x = torch.rand(2, 3, 20, 28) * 0.98 + 0.01
+    with torch.no_grad():
+        y, logits = network(x, network.one_hot(torch.tensor([0, 1])), return_logits=True)
+    assert torch.allclose(y, x, atol=1e-6)
+    assert torch.equal(torch.sigmoid(logits), y) and logits.shape == x.shape
+
+
+def test_style_losses_under_bfloat16_match_float32():
+    """Training runs the frozen VGG in bfloat16 on a CPU; the Gram matrices must still be float32 sums."""
+    torch.manual_seed(0)
+    vgg = vgg_lib.VGGFeatures()
+    content, output = torch.rand(2, 3, 48, 48), torch.rand(2, 3, 48, 48)
+    grams = styling.style_grams(vgg, torch.rand(1, 3, 64, 64))
+    exact = styling.perceptual_losses(vgg, output, content, grams)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert vgg_lib.gram_matrix(torch.rand(1, 4, 8, 8)).dtype == torch.float32
+        mixed = styling.perceptual_losses(vgg, output, content, grams)
+    for name in ("content", "style"):
+        assert mixed[name].dtype == torch.float32
+        assert torch.allclose(mixed[name], exact[name], rtol=0.05), name
+
+
 # ----------------------------------------------------------------------------------------------
 # The API
 

@@ -12,8 +12,8 @@ convolution back to RGB. Two departures, both from later work:
 - Upsampling is nearest-neighbour resize then convolution, not a transposed convolution, whose uneven
   overlap paints checkerboard artefacts (Odena et al. 2016).
 - For CPU speed the whole network runs at half resolution: the photo enters as space-to-depth
-  (each 2x2 block of pixels becomes 12 channels, `pixel_unshuffle`) and leaves through a sub-pixel
-  convolution (`pixel_shuffle`, as in ESPCN). Every layer then touches 4x fewer positions; at full
+  (each 2x2 block of pixels becomes 12 channels, `pixel_unshuffle`) and the change it paints is upsampled
+  bilinearly onto the full-resolution photo. Every layer then touches 4x fewer positions; at full
   resolution the 9x9 convolutions and the instance norms took ~2 s for 512x512 on this CPU.
 
 The widths are smaller than Johnson's (32-64-128) so a 512x512 photo takes well under a second on a
@@ -79,7 +79,7 @@ class StyleNetwork(nn.Module):
         self.up = nn.ModuleList([ConvNorm(4 * width, 2 * width, 3, n, upsample=True),
                                  ConvNorm(2 * width, width, 3, n, upsample=True)])
         self.pad = nn.ReflectionPad2d(4)
-        self.to_rgb = nn.Conv2d(width, 3 * 4, 9)
+        self.to_rgb = nn.Conv2d(width, 3, 9)
         nn.init.zeros_(self.to_rgb.weight)
         nn.init.zeros_(self.to_rgb.bias)
 
@@ -91,8 +91,9 @@ class StyleNetwork(nn.Module):
         """Style indices (N,) -> style weights (N, styles) for a single style each."""
         return F.one_hot(style_index, self.num_styles).float()
 
-    def forward(self, x, style_weights):
+    def forward(self, x, style_weights, return_logits=False):
         """x: (N, 3, H, W) in [0, 1]; style_weights: (N, styles), rows summing to 1 for a blend.
+        return_logits: also return the output's logits (training keeps them out of the sigmoid's flat tails).
 
         H and W are padded up to a multiple of 8 (space-to-depth and two stride-2 steps) and to at least 32 (the
         9x9 layers' reflection padding needs 5 pixels at half resolution); the output is cropped back."""
@@ -107,9 +108,10 @@ class StyleNetwork(nn.Module):
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
-        # The network paints a change to the photo in logit space: sigmoid(logit(photo) + change) is always a
-        # valid image, and with the last layer starting at zero an untrained network returns the photo itself.
-        # (Started from noise, the first training run lost the photo under the style loss and never found it again
-        # in 300 steps; from the photo, training only has to learn the painting, as Gatys' optimisation does.)
-        change = F.pixel_shuffle(self.to_rgb(self.pad(y)), 2)
-        return torch.sigmoid(torch.logit(x.clamp(0.01, 0.99)) + change)[..., :h, :w]
+        # The network paints a change to the photo's logits, at half resolution, upsampled smoothly (a sub-pixel
+        # output painted a 2x2 dot grid early in training, which the edge-tuned VGG features amplify).
+        # sigmoid(logit(photo) + change) is always a valid image, and with the last layer starting at zero an
+        # untrained network returns the photo itself: training only has to learn the painting, as Gatys does.
+        change = F.interpolate(self.to_rgb(self.pad(y)), scale_factor=2, mode="bilinear")
+        logits = (torch.logit(x.clamp(0.01, 0.99)) + change)[..., :h, :w]
+        return (torch.sigmoid(logits), logits) if return_logits else torch.sigmoid(logits)
