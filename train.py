@@ -44,7 +44,8 @@ def main(argv=None):
         print(f"{'model':<11} {'steps':>6} {'batch':>5}  description")
         for name, spec in MODELS.items():
             print(f"{name:<11} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}")
-        print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) for the sr-, inpaint and style models")
+        print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) "
+              f"for the sr-, inpaint and style models")
         return 0
     if args.model is None:
         parser.error("name a MODEL to train, or use --list")

@@ -31,8 +31,6 @@ import torch
 
 from PIL import Image
 
-import numpy as np
-
 from . import api, checkpoints, data as datasets, inpainting, masks, metrics, photos, styling, upscaling
 
 GENERATOR_FAMILIES = ("dcgan", "cgan", "vae", "vae2d")

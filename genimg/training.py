@@ -715,7 +715,8 @@ class StyleTrainer:
 
     The loss network is VGG16 (genimg/vgg.py), frozen; only the transformation network is trained and saved.
     Loss per image: content_weight * content + style_weight * style (against its own painting's Gram
-    matrices, computed once) + tv_weight * total variation, all from genimg/styling.py.
+    matrices, computed once) + tv_weight * total variation, all from genimg/styling.py, + saturation_weight *
+    how far the output's logits go beyond +-logit_limit. The knobs and why: MODELS["style"].
     """
     needs_data = True  # train() passes the photo folder: its paintings are the targets
     VAL_SIDE = 192  # validation photos are centre-cropped to this square for the progress grid
@@ -725,8 +726,7 @@ class StyleTrainer:
         styles = [name for name, _ in photo_folder.paintings]
         self.model = build(family, {**spec.get("config", {}), "styles": styles}).to(device)
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
-        # The per-style gammas and betas learn faster than the shared convolutions: they alone tell the presets
-        # apart, and at one learning rate every preset still painted the same after hundreds of steps.
+        # The per-style gammas and betas (all that tells the presets apart) get style_params_lr_scale x the lr.
         style_params = [p for n, p in self.model.named_parameters() if n.endswith((".gamma", ".beta"))]
         shared = [p for n, p in self.model.named_parameters() if not n.endswith((".gamma", ".beta"))]
         self.optimizers = {"opt": torch.optim.Adam(
@@ -735,7 +735,7 @@ class StyleTrainer:
         self.modules = {"model": self.model}  # the VGG is never saved: not in the state, not in the checkpoint
         self.vgg = loss_vgg(spec, device)
         self.vgg_source = self.vgg.source
-        bf16 = spec.get("loss_bf16") and device.type == "cpu"
+        bf16 = spec["loss_bf16"] and device.type == "cpu"
         self.loss_autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
         grams = [styling.style_grams(self.vgg, styling.to_tensor(p).to(device)) for _, p in photo_folder.paintings]
         self.grams = {k: torch.cat([g[k] for g in grams]) for k in styling.STYLE_LAYERS}  # {layer: (styles, C, C)}

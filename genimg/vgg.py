@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 ENV_VAR = "GENIMG_VGG_WEIGHTS"
@@ -106,13 +105,3 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         flat = features.reshape(b, c, h * w).float()
         return flat @ flat.transpose(1, 2) / (c * h * w)
 
-
-def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between neighbouring pixels: penalises speckle."""
-    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
-
-
-def style_loss(features: dict, target_grams: dict) -> torch.Tensor:
-    """Sum over layers of the squared distance between Gram matrices (targets broadcast over the batch)."""
-    return sum(F.mse_loss(gram_matrix(features[k]), g.expand(features[k].shape[0], -1, -1), reduction="mean")
-               for k, g in target_grams.items())
