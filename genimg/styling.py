@@ -41,7 +41,6 @@ PRESETS = {
     "composition-vii": ("kandinsky_composition_vii.jpg", "Composition VII", "Wassily Kandinsky, 1913"),
     "woman-with-a-hat": ("matisse_woman_with_a_hat.jpg", "Woman with a Hat", "Henri Matisse, 1905"),
     "udnie": ("picabia_udnie.jpg", "Udnie", "Francis Picabia, 1913"),
-    "shipwreck": ("turner_shipwreck_of_the_minotaur.jpg", "The Shipwreck of the Minotaur", "J. M. W. Turner, c. 1810"),
 }
 
 

@@ -61,7 +61,6 @@ def test_blending_endpoints_equal_the_single_styles_exactly():
         if hasattr(m, "gamma"):
             m.gamma.data.normal_(1, 0.3)
             m.beta.data.normal_(0, 0.3)
-    network.to_rgb.weight.data.normal_(0, 0.1)  # a fresh network's last layer is zero: it returns the photo
     x = torch.rand(1, 3, 24, 24)
     with torch.no_grad():
         a, b = (network(x, network.one_hot(torch.tensor([i]))) for i in (0, 1))
@@ -71,15 +70,17 @@ def test_blending_endpoints_equal_the_single_styles_exactly():
     assert not torch.allclose(middle, a, atol=1e-3) and not torch.allclose(middle, b, atol=1e-3)
 
 
-def test_a_fresh_network_returns_the_photo_and_its_logits():
-    """The last layer starts at zero: training begins from the photo; the logits are the output's own (training
-    penalises them beyond +-logit_limit, where the sigmoid has no gradient left)."""
+def test_the_photo_reaches_the_output_through_the_skip():
+    """The last layer starts as the identity on the photo: with the painted features' weights zeroed, the
+    network returns the photo exactly; with them, it paints on top (and eval mode keeps the output in [0, 1])."""
     network = StyleNetwork(["a", "b"], width=8, blocks=1).eval()
-    x = torch.rand(2, 3, 20, 28) * 0.98 + 0.01
+    x = torch.rand(2, 3, 20, 28)
     with torch.no_grad():
-        y, logits = network(x, network.one_hot(torch.tensor([0, 1])), return_logits=True)
-    assert torch.allclose(y, x, atol=1e-6)
-    assert torch.equal(torch.sigmoid(logits), y) and logits.shape == x.shape
+        painted = network(x, network.one_hot(torch.tensor([0, 1])))
+        network.to_rgb.weight[:, :8] = 0
+        plain = network(x, network.one_hot(torch.tensor([0, 1])))
+    assert torch.allclose(plain, x, atol=1e-6)
+    assert not torch.allclose(painted, x, atol=1e-2)
 
 
 def test_style_losses_under_bfloat16_match_float32():

@@ -11,13 +11,20 @@ convolution back to RGB. Two departures, both from later work:
   gives exactly that style.
 - Upsampling is nearest-neighbour resize then convolution, not a transposed convolution, whose uneven
   overlap paints checkerboard artefacts (Odena et al. 2016).
-- For CPU speed the whole network runs at half resolution: the photo enters as space-to-depth
-  (each 2x2 block of pixels becomes 12 channels, `pixel_unshuffle`) and the change it paints is upsampled
-  bilinearly onto the full-resolution photo. Every layer then touches 4x fewer positions; at full
-  resolution the 9x9 convolutions and the instance norms took ~2 s for 512x512 on this CPU.
+- For CPU speed the network body runs at half resolution: the photo enters as space-to-depth (each 2x2
+  block of pixels becomes 12 channels, `pixel_unshuffle`), and only the last 3x3 convolution works at full
+  resolution. Every other layer touches 4x fewer positions; at full resolution the 9x9 convolutions and the
+  instance norms took ~2 s for 512x512 on this CPU.
+- That last convolution also sees the photo itself (a skip connection), starting as the identity on it.
+  Instance norm throws away every feature map's mean and contrast, so without the skip a fresh network
+  outputs noise and must first relearn the photo's shapes from normalised features (300 steps still gave
+  an unrecognisable cat); with it the photo is there from step one and training only adds the painting.
+  The painted part is still direct output, not a change relative to the photo: a network that could only
+  add a change to each pixel could not even find a global colour change towards the painting's palette.
 
 The widths are smaller than Johnson's (32-64-128) so a 512x512 photo takes well under a second on a
-two-core CPU. Input and output are RGB in [0, 1].
+two-core CPU. Input RGB in [0, 1]; output RGB, clamped to [0, 1] in eval mode (training sees it unclamped,
+so a pixel pushed past the range still gets a gradient back).
 """
 import torch
 from torch import nn
@@ -78,10 +85,12 @@ class StyleNetwork(nn.Module):
         self.blocks = nn.ModuleList([ResidualBlock(4 * width, n) for _ in range(blocks)])
         self.up = nn.ModuleList([ConvNorm(4 * width, 2 * width, 3, n, upsample=True),
                                  ConvNorm(2 * width, width, 3, n, upsample=True)])
-        self.pad = nn.ReflectionPad2d(4)
-        self.to_rgb = nn.Conv2d(width, 3, 9)
-        nn.init.zeros_(self.to_rgb.weight)
-        nn.init.zeros_(self.to_rgb.bias)
+        # The last layer: the painted features (upsampled to full resolution) and the photo -> RGB.
+        self.to_rgb = nn.Conv2d(width + 3, 3, 3)
+        with torch.no_grad():  # start as the identity on the photo's channels (centre tap), the painting on top
+            self.to_rgb.weight[:, width:] = 0
+            self.to_rgb.weight[:, width:, 1, 1] = torch.eye(3)
+            self.to_rgb.bias.zero_()
 
     @property
     def num_styles(self) -> int:
@@ -91,12 +100,11 @@ class StyleNetwork(nn.Module):
         """Style indices (N,) -> style weights (N, styles) for a single style each."""
         return F.one_hot(style_index, self.num_styles).float()
 
-    def forward(self, x, style_weights, return_logits=False):
+    def forward(self, x, style_weights):
         """x: (N, 3, H, W) in [0, 1]; style_weights: (N, styles), rows summing to 1 for a blend.
-        return_logits: also return the output's logits (training keeps them out of the sigmoid's flat tails).
 
         H and W are padded up to a multiple of 8 (space-to-depth and two stride-2 steps) and to at least 32 (the
-        9x9 layers' reflection padding needs 5 pixels at half resolution); the output is cropped back."""
+        9x9 layer's reflection padding needs 5 pixels at half resolution); the output is cropped back."""
         h, w = x.shape[-2:]
         pad_h, pad_w = max(32, h + -h % 8) - h, max(32, w + -w % 8) - w
         if pad_h or pad_w:  # mirror the photo's edge; a tiny one has too few pixels to mirror: repeat them
@@ -108,10 +116,6 @@ class StyleNetwork(nn.Module):
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
-        # The network paints a change to the photo's logits, at half resolution, upsampled smoothly (a sub-pixel
-        # output painted a 2x2 dot grid early in training, which the edge-tuned VGG features amplify).
-        # sigmoid(logit(photo) + change) is always a valid image, and with the last layer starting at zero an
-        # untrained network returns the photo itself: training only has to learn the painting, as Gatys does.
-        change = F.interpolate(self.to_rgb(self.pad(y)), scale_factor=2, mode="bilinear")
-        logits = (torch.logit(x.clamp(0.01, 0.99)) + change)[..., :h, :w]
-        return (torch.sigmoid(logits), logits) if return_logits else torch.sigmoid(logits)
+        y = torch.cat([F.interpolate(y, scale_factor=2, mode="nearest"), x - 0.5], 1)
+        out = (0.5 + self.to_rgb(F.pad(y, (1, 1, 1, 1), mode="reflect")))[..., :h, :w]
+        return out if self.training else out.clamp(0, 1)
