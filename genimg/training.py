@@ -56,9 +56,9 @@ MODELS = {
                     betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.0,
                     perceptual_layers=["relu1_2", "relu2_2"]),
     # Fast style transfer, all presets in one network (see StyleTrainer and StyleNetwork; README, Style transfer).
-    # Style weight 200, not Gatys' 600: Gatys starts from the photo and moves locally, while the network's
-    # output is its own painting plus a skip from the photo; at 100 one preset reached content 119 (Gatys: 161)
-    # and was still faint after 300 steps, and at 100 without the skip the photo was lost altogether.
+    # Gatys' own weights (1 : 600 : 10): the network's output is its own painting plus a skip from the photo, so
+    # the photo survives them (at style weight 200 the presets were still faint colour casts after 1,250 steps;
+    # without the skip even weight 10 lost the photo).
     # loss_bf16: the frozen VGG16 in bfloat16 on a CPU (1.8x faster with AVX512-BF16; Gram matrices stay
     # float32). style_params_lr_scale: the per-preset gammas and betas learn 10x faster (at 1x all presets
     # still painted alike after 250 steps). Published networks train 20-40k steps on a GPU; this many fit in
