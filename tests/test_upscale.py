@@ -250,6 +250,19 @@ def test_sr_training_draws_a_comparison_grid(sr_dir):
     assert (sr_dir.parent / "runs" / "sr-fast" / "samples.png").is_file()  # bicubic | network | original, per scale
 
 
+def test_scale_turns_give_each_scale_its_share_of_batches():
+    """sr-quality's scale_turns [2, 4, 4]: x4 gets two batches in three, each pair aligned at its own scale."""
+    from genimg.training import PhotoPairs
+
+    pairs = PhotoPairs(photos.synthetic_photos(), [2, 4, 4], patch=8, batch_size=2, seed=0, rank=0, world=1)
+    for step, expected in enumerate([2, 4, 4, 2, 4, 4]):
+        batch, _labels = pairs(step)
+        (scale, (low, high)), = batch.items()
+        assert scale == expected
+        assert low.shape == (2, 3, 8, 8) and high.shape == (2, 3, 8 * scale, 8 * scale)
+    assert sorted(pairs.low) == [2, 4]  # each scale's shrunk photos made once
+
+
 def test_sr_models_train_on_photos_only(tmp_path):
     with pytest.raises(ValueError, match="trains on photos"):
         train("sr-fast", "mnist", dry_run=True, out=tmp_path, run_dir=tmp_path / "run", quiet=True)

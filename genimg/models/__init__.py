@@ -18,7 +18,7 @@ FAMILIES = {
                    "CNN classifier: labels samples and gives the features for the quality metrics"),
     "espcn": (ESPCN, {"width": 48, "depth": 3, "scales": [2, 4]},
               "Fast super-resolution (ESPCN-style): a few convolutions and a sub-pixel head per scale"),
-    "edsr": (EDSR, {"width": 48, "blocks": 6, "res_scale": 1.0, "scales": [2, 4]},
+    "edsr": (EDSR, {"width": 64, "blocks": 8, "res_scale": 1.0, "scales": [2, 4]},
              "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
     "inpaint": (GatedUNet, {"width": 24, "dilations": [2, 4, 8]},
                 "Photo inpainting: a U-Net of gated convolutions (DeepFill v2-style), dilated in the bottleneck"),
