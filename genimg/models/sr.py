@@ -14,7 +14,7 @@ Two networks, one recipe:
 
 ESPCN: three convolutions of a few dozen channels (tens of thousands of parameters): the fast model.
 EDSR: EDSR-baseline's residual blocks (conv-ReLU-conv plus a skip, no batch norm, which hurts SR),
-      narrower and shallower to fit a CPU budget: the quality model.
+      as wide (64 channels) but half as deep (8 blocks) to fit a CPU budget: the quality model.
 Inputs and outputs are in [0, 1]; outputs are not clamped (the caller clamps when it quantises).
 """
 import torch

@@ -23,8 +23,8 @@ convolution back to RGB. Two departures, both from later work:
   add a change to each pixel could not even find a global colour change towards the painting's palette.
 
 The widths are Johnson's (32-64-128, `width` 32); with the half-resolution body a 512x512 photo takes about a
-quarter of a second on a two-core CPU. Input RGB in [0, 1]; output RGB, clamped to [0, 1] in eval mode (training sees it unclamped,
-so a pixel pushed past the range still gets a gradient back).
+quarter of a second on a two-core CPU. Input RGB in [0, 1]; output RGB, clamped to [0, 1] in eval mode
+(training sees it unclamped, so a pixel pushed past the range still gets a gradient back).
 """
 import torch
 from torch import nn
