@@ -41,9 +41,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.list:
-        print(f"{'model':<11} {'steps':>6} {'batch':>5}  description")
+        print(f"{'model':<15} {'steps':>6} {'batch':>5}  description")
         for name, spec in MODELS.items():
-            print(f"{name:<11} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}")
+            config = {**FAMILIES[spec["family"]][1], **spec.get("config", {})}
+            size = f" ({config['blocks']} blocks)" if "blocks" in config and spec["family"] == "edsr" else ""
+            grown = f", grown from {spec['grow_from']}" if spec.get("grow_from") else ""
+            print(f"{name:<15} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}{size}{grown}")
         print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) "
               f"for the sr-, inpaint and style models")
         return 0

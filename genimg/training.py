@@ -25,6 +25,7 @@ from . import __version__, checkpoints, data as datasets, imaging, inpainting, m
 from . import upscaling, vgg as vgg_lib
 from .models import FAMILIES, build
 from .models.gan import Discriminator
+from .models import sr as sr_models
 from .models.inpaint import composite
 from .models.vae import vae_loss
 
@@ -47,13 +48,18 @@ MODELS = {
     # scale_turns: the order in which batches take the scales; x4 gets two turns in three (it is the harder
     # scale, and the one furthest from its target). cpu_bf16: autocast to bfloat16 on a CPU as on a GPU (with
     # AVX512-BF16 an EDSR step is 1.8x faster; the bicubic base and the loss stay float32).
-    # sr-fast: about 12 min on one CPU core. sr-quality (EDSR 64 channels x 8 blocks, VDSR's size): 80 min on 2
-    # cores in bfloat16 (the shipped one then went on to 15,000 steps with --resume: +0.01 dB at x2, none at x4);
-    # on a GPU, raise the steps 10-100x.
+    # sr-fast: about 12 min on one CPU core. sr-quality-base (EDSR 64 channels x 8 blocks, VDSR's size): 80 min
+    # on 2 cores in bfloat16 (the one behind the shipped model then went on to 15,000 steps with --resume: +0.01 dB
+    # at x2, none at x4: that size had reached its plateau). sr-quality, the shipped model: EDSR-baseline's 16
+    # blocks grown from sr-quality-base's checkpoint (`grow_from`, see sr.deepen) and trained on at a lower lr.
+    # On a GPU, raise the steps 10-100x and train the 16 blocks from scratch.
     "sr-fast": dict(family="espcn", dataset="photos", steps=4000, batch_size=16, patch=48, lr=1e-3,
                     betas=(0.9, 0.999)),
-    "sr-quality": dict(family="edsr", dataset="photos", steps=10500, batch_size=16, patch=48, lr=5e-4,
-                       betas=(0.9, 0.999), scale_turns=[2, 4, 4], cpu_bf16=True),
+    "sr-quality-base": dict(family="edsr", dataset="photos", steps=10500, batch_size=16, patch=48, lr=5e-4,
+                            betas=(0.9, 0.999), scale_turns=[2, 4, 4], cpu_bf16=True),
+    "sr-quality": dict(family="edsr", dataset="photos", config={"blocks": 16}, grow_from="sr-quality-base",
+                       steps=5000, batch_size=16, patch=48, lr=2e-4, betas=(0.9, 0.999), scale_turns=[2, 4, 4],
+                       cpu_bf16=True),
     # Inpainting on photos (see InpaintTrainer): `patch` is the crop side, photos shrunk to `photo_side` at load.
     # perceptual_weight 0: the shared VGG16 is fine-tuned for edge detection (HED), and with it the fills went
     # orange-brown; L1 alone serves the fidelity target (PSNR). Photos at their own size (BSDS: 481 px).
@@ -467,11 +473,37 @@ class SRTrainer:
 
     def __init__(self, spec, family, num_classes, device, world):
         self.spec, self.device = spec, device
-        self.model = build(family, spec.get("config")).to(device)
+        self.model = build(family, spec.get("config"))
+        self.card_extras = {}
+        if spec.get("grow_from"):
+            self.model, self.card_extras["grown_from"] = self.grown(spec)
+        self.model = self.model.to(device)
         # Only one scale's head runs per step: DDP must allow the other's parameters to go unused.
         self.net = DistributedDataParallel(self.model, find_unused_parameters=True) if world > 1 else self.model
         self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
         self.modules = {"model": self.model}
+
+    @staticmethod
+    def grown(spec):
+        """The network deepened from a trained shallower checkpoint (spec["grow_from_dir"]/<grow_from>-photos), and
+        what the card should say about that checkpoint; a dry run grows an untrained one and needs no checkpoint."""
+        config = spec.get("config") or {}
+        if spec.get("dry_run"):
+            shallow = build(spec["family"], {k: v for k, v in config.items() if k != "blocks"})
+            origin = {"name": "untrained (--dry-run)"}
+        else:
+            name = checkpoint_name(spec["grow_from"], spec["dataset"])
+            try:
+                state, card = checkpoints.load(spec["grow_from_dir"], name)
+            except checkpoints.CheckpointError as error:
+                raise ValueError(f"{spec['family']} grows from the {name} checkpoint, which is not usable ({error}); "
+                                 f"train it first: python train.py {spec['grow_from']} --dataset "
+                                 f"{spec['dataset']} --data PATH") from error
+            shallow = checkpoints.load_into(build(card["family"], card["config"]), state, name)
+            origin = {"name": name, "sha256": card.get("sha256"), "config": card["config"], "steps": card["steps"],
+                      "command": card.get("command"), "wall_time_s": card.get("wall_time_s"),
+                      "benchmark": card.get("metrics", {}).get("benchmark")}
+        return sr_models.deepen(shallow, build(spec["family"], config).config["blocks"]), origin
 
     @staticmethod
     def load_data(spec, data, dry_run, seed, rank, world):
@@ -883,8 +915,12 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     if model not in MODELS:
         raise ValueError(f"Unknown model {model!r}; train.py can train: {', '.join(MODELS)}.")
     spec = dict(MODELS[model])
-    # A knob given per dataset (a dict) is resolved here, so the card records the one number that was used.
-    spec = {k: (v.get(dataset, v.get("fashion-mnist")) if isinstance(v, dict) else v) for k, v in spec.items()}
+    # A knob given per dataset (a dict) is resolved here, so the card records the one number that was used. The
+    # network's `config` is a dict of its own (constructor arguments), the same for every dataset.
+    spec = {k: (v.get(dataset, v.get("fashion-mnist")) if isinstance(v, dict) and k != "config" else v)
+            for k, v in spec.items()}
+    if spec.get("grow_from"):  # a network grown from another checkpoint reads it from the same folder it writes to
+        spec["grow_from_dir"] = str(out)
     if vgg_weights:  # only the models with a perceptual or style loss read it
         spec["vgg_weights"] = str(vgg_weights)
     if dry_run:
@@ -988,7 +1024,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
             "device": device_description(device, world), "command": command, "seed": seed,
             "hyperparameters": {**{k: v for k, v in spec.items() if k not in ("family", "dry_run")}, "steps": total},
             "metrics": {**metrics, "final_losses": final}, "warnings": history.get("warnings", []),
-            "genimg_version": __version__,
+            "genimg_version": __version__, **getattr(trainer, "card_extras", {}),
             "data_source": "synthetic bars (--dry-run): not a usable model" if dry_run else data_set.source,
         }
         path = checkpoints.save(Path(out), name, module.state_dict(), card)

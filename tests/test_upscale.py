@@ -16,8 +16,8 @@ import genimg
 import genimg.api
 from genimg import bench, photos, upscaling
 from genimg.__main__ import main as cli
-from genimg.models.sr import EDSR, ESPCN
-from genimg.training import train
+from genimg.models.sr import EDSR, ESPCN, deepen
+from genimg.training import MODELS, SRTrainer, train
 
 from conftest import ROOT, free_port
 SR_MODELS = ("fast", "quality")
@@ -250,6 +250,36 @@ def test_sr_training_draws_a_comparison_grid(sr_dir):
     assert (sr_dir.parent / "runs" / "sr-fast" / "samples.png").is_file()  # bicubic | network | original, per scale
 
 
+def test_deepen_starts_as_the_shallow_network_and_its_new_blocks_learn():
+    """The grown network computes what the shallow one did (new blocks pass their input through), and one
+    backward pass reaches the new blocks' zeroed convolutions, so training can use the extra depth."""
+    torch.manual_seed(0)
+    shallow = EDSR(width=8, blocks=3)
+    for parameter in shallow.parameters():  # every weight random, heads too (zero heads would make both bicubic)
+        torch.nn.init.normal_(parameter, std=0.1)
+    deep = deepen(shallow, 7)
+    assert len(deep.features.blocks) == 7 and deep.config["blocks"] == 7
+    low = torch.rand(2, 3, 12, 12)
+    for scale in (2, 4):
+        assert torch.allclose(deep(low, scale), shallow(low, scale), atol=1e-6)
+    new_blocks = [b for b in deep.features.blocks if not b.conv2.weight.any()]
+    assert len(new_blocks) == 4
+    deep(low, 4).square().mean().backward()
+    assert all(b.conv2.weight.grad.abs().sum() > 0 for b in new_blocks)
+    with pytest.raises(ValueError, match="fewer than the 3"):
+        deepen(shallow, 2)
+
+
+def test_quality_model_grows_from_the_base_checkpoint(sr_dir, tmp_path):
+    """sr-quality is EDSR-baseline's 16 blocks grown from sr-quality-base; without that checkpoint the error says
+    which command makes it."""
+    card = genimg.load("sr-quality-photos").card
+    assert card["config"]["blocks"] == 16 and card["grown_from"]["name"] == "untrained (--dry-run)"
+    spec = dict(MODELS["sr-quality"], grow_from_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="python train.py sr-quality-base --dataset photos"):
+        SRTrainer.grown(spec)
+
+
 def test_scale_turns_give_each_scale_its_share_of_batches():
     """sr-quality's scale_turns [2, 4, 4]: x4 gets two batches in three, each pair aligned at its own scale."""
     from genimg.training import PhotoPairs
@@ -280,7 +310,7 @@ def test_parameter_budgets():
     from genimg.models import build
 
     assert sum(p.numel() for p in build("espcn").parameters()) <= 100_000
-    assert sum(p.numel() for p in build("edsr").parameters()) <= 2_000_000
+    assert sum(p.numel() for p in build("edsr", MODELS["sr-quality"]["config"]).parameters()) <= 2_000_000
 
 
 # ----------------------------------------------------------------------------------------------
