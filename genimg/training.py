@@ -24,8 +24,8 @@ from torch.nn.parallel import DistributedDataParallel
 from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, styling
 from . import upscaling, vgg as vgg_lib
 from .models import FAMILIES, build
-from .models.gan import Discriminator
 from .models import sr as sr_models
+from .models.gan import Discriminator
 from .models.inpaint import composite
 from .models.vae import vae_loss
 
@@ -473,10 +473,11 @@ class SRTrainer:
 
     def __init__(self, spec, family, num_classes, device, world):
         self.spec, self.device = spec, device
-        self.model = build(family, spec.get("config"))
         self.card_extras = {}
         if spec.get("grow_from"):
             self.model, self.card_extras["grown_from"] = self.grown(spec)
+        else:
+            self.model = build(family, spec.get("config"))
         self.model = self.model.to(device)
         # Only one scale's head runs per step: DDP must allow the other's parameters to go unused.
         self.net = DistributedDataParallel(self.model, find_unused_parameters=True) if world > 1 else self.model
@@ -1022,7 +1023,8 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
             "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in datasets.DATASETS else [],
             "steps": total, "batch_size": spec["batch_size"] * world, "wall_time_s": round(wall_time, 1),
             "device": device_description(device, world), "command": command, "seed": seed,
-            "hyperparameters": {**{k: v for k, v in spec.items() if k not in ("family", "dry_run")}, "steps": total},
+            "hyperparameters": {**{k: v for k, v in spec.items() if k not in ("family", "dry_run", "grow_from_dir")},
+                                "steps": total},
             "metrics": {**metrics, "final_losses": final}, "warnings": history.get("warnings", []),
             "genimg_version": __version__, **getattr(trainer, "card_extras", {}),
             "data_source": "synthetic bars (--dry-run): not a usable model" if dry_run else data_set.source,
