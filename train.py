@@ -11,7 +11,7 @@ import torch
 
 from genimg import checkpoints
 from genimg.data import DATASETS
-from genimg.models import FAMILIES
+from genimg.models import FAMILIES, full_config
 from genimg.training import MODELS, train
 
 
@@ -43,7 +43,7 @@ def main(argv=None):
     if args.list:
         print(f"{'model':<15} {'steps':>6} {'batch':>5}  description")
         for name, spec in MODELS.items():
-            config = {**FAMILIES[spec["family"]][1], **spec.get("config", {})}
+            config = full_config(spec["family"], spec.get("config"))
             size = f" ({config['blocks']} blocks)" if "blocks" in config and spec["family"] == "edsr" else ""
             grown = f", grown from {spec['grow_from']}" if spec.get("grow_from") else ""
             print(f"{name:<15} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}{size}{grown}")

@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, styling
 from . import upscaling, vgg as vgg_lib
-from .models import FAMILIES, build
+from .models import FAMILIES, build, full_config
 from .models import sr as sr_models
 from .models.gan import Discriminator
 from .models.inpaint import composite
@@ -497,21 +497,21 @@ class SRTrainer:
             try:
                 state, card = checkpoints.load(spec["grow_from_dir"], name)
             except checkpoints.CheckpointError as error:
-                raise ValueError(f"{spec['family']} grows from the {name} checkpoint, which is not usable ({error}); "
+                raise ValueError(f"This network grows from the {name} checkpoint, which is not usable ({error}); "
                                  f"train it first: python train.py {spec['grow_from']} --dataset "
                                  f"{spec['dataset']} --data PATH") from error
             shallow = checkpoints.load_into(build(card["family"], card["config"]), state, name)
             origin = {"name": name, "sha256": card.get("sha256"), "config": card["config"], "steps": card["steps"],
                       "command": card.get("command"), "wall_time_s": card.get("wall_time_s"),
                       "benchmark": card.get("metrics", {}).get("benchmark")}
-        return sr_models.deepen(shallow, build(spec["family"], config).config["blocks"]), origin
+        return sr_models.deepen(shallow, full_config(spec["family"], config)["blocks"]), origin
 
     @staticmethod
     def load_data(spec, data, dry_run, seed, rank, world):
         """Photos (train.py --data, or synthetic ones for --dry-run) and the batches cut from them."""
         folder = photos.synthetic_photos() if dry_run else photos.load_photos(data)
         patch = min(spec["patch"], 16) if dry_run else spec["patch"]
-        scales = build(spec["family"], spec.get("config")).scales
+        scales = full_config(spec["family"], spec.get("config"))["scales"]
         return folder, PhotoPairs(folder, spec.get("scale_turns", scales), patch, spec["batch_size"], seed, rank,
                                   world)
 

@@ -27,11 +27,17 @@ FAMILIES = {
 }
 
 
-def build(family: str, config: dict | None = None):
+def full_config(family: str, config: dict | None = None) -> dict:
+    """The family's defaults with `config` on top: every constructor argument `build` would pass."""
     if family not in FAMILIES:
         raise ValueError(f"Unknown model family {family!r}; known: {', '.join(FAMILIES)}.")
-    constructor, defaults, _ = FAMILIES[family]
+    defaults = FAMILIES[family][1]
     unknown = set(config or {}) - set(defaults)
     if unknown:
         raise ValueError(f"Config keys {sorted(unknown)} are not options of {family} ({sorted(defaults)}).")
-    return constructor(**{**defaults, **(config or {})})
+    return {**defaults, **(config or {})}
+
+
+def build(family: str, config: dict | None = None):
+    arguments = full_config(family, config)  # checks the family and the keys first
+    return FAMILIES[family][0](**arguments)
