@@ -228,6 +228,10 @@ def sr_quality(data, names=None, update_cards=False):
     models = upscalers(names)
     print(f"{data}: {len(images)} images; PSNR (dB) / SSIM on Y with `scale` pixels shaved at each border; "
           f"inputs made by MATLAB-compatible bicubic downscaling")
+    for model in models:
+        setup = upscaling.inference_setup(model.module)
+        views = "the photo and its diagonal reflection, averaged" if setup["views"] == 2 else "one pass"
+        print(f"  {model.name}: {views} (genimg/upscaling.py), {setup['dtype']} on this CPU")
     results = {}
     for scale in (2, 4):
         rows = {}
@@ -253,6 +257,7 @@ def sr_quality(data, names=None, update_cards=False):
             card["metrics"]["benchmark"] = {
                 "data": str(data), "images": len(images),
                 "command": f"python -m genimg.bench sr --data {data} --update-cards",
+                "inference": upscaling.inference_setup(model.module),
                 **{scale: {"psnr": round(r[model.name]["psnr"], 3), "ssim": round(r[model.name]["ssim"], 4),
                            "gain_db": round(r[model.name]["gain_db"], 3),
                            "bicubic_psnr": round(r["bicubic"]["psnr"], 3),
@@ -277,6 +282,7 @@ def sr_speed(names=None, repeats=10, update_cards=False):
         if update_cards:
             card = checkpoints.read_card(api.checkpoint_dir(), model.name)
             card["metrics"]["speed_256px"] = {**results[model.name], "threads": torch.get_num_threads(),
+                                              "inference": upscaling.inference_setup(model.module),
                                               "command": "python -m genimg.bench sr --update-cards"}
             checkpoints.write_json(api.checkpoint_dir() / f"{model.name}.json", card)
     return results

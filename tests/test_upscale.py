@@ -171,6 +171,59 @@ def test_tiling_test_would_catch_too_little_overlap(monkeypatch):
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() > 1
 
 
+def random_edsr():
+    torch.manual_seed(0)
+    network = EDSR(width=8, blocks=2)
+    for conv in network.heads.convs.values():  # zero-initialised heads would make the network plain bicubic
+        torch.nn.init.normal_(conv.weight, std=0.1)
+    return network.eval()
+
+
+def reflect(t):
+    """Reflection across the anti-diagonal: pixel (i, j) of an H x W image goes to (W-1-j, H-1-i)."""
+    return t.flip(2, 3).transpose(2, 3)
+
+
+@torch.no_grad()
+def test_quality_network_averages_the_photo_and_its_reflection(monkeypatch):
+    """EDSR answers with the mean of its output on the tile and on the diagonally reflected tile, reflected
+    back. Checked in float32: it equals that mean computed by hand, and it commutes with the reflection (the
+    2-view mean is exactly equivariant to it; one view of a random network is not)."""
+    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: False)
+    network = random_edsr()
+    x = torch.rand(1, 3, 13, 17)
+    by_hand = (network(x, 2) + reflect(network(reflect(x), 2))) / 2
+    assert torch.allclose(upscaling.network_output(network, x, 2), by_hand, atol=1e-6)
+    assert torch.allclose(upscaling.network_output(network, reflect(x), 2),
+                          reflect(upscaling.network_output(network, x, 2)), atol=1e-6)
+    assert not torch.allclose(network(reflect(x), 2), reflect(network(x, 2)), atol=1e-3)
+    assert upscaling.inference_setup(network) == {"views": 2, "dtype": "float32"}
+    assert upscaling.inference_setup(ESPCN(width=8, depth=2))["views"] == 1
+
+
+@torch.no_grad()
+def test_bfloat16_inference_stays_close_to_float32(monkeypatch):
+    """Where the CPU has bfloat16 the network runs in it: within 2 grey levels of float32 on a photo-like input
+    (bfloat16 keeps 8 significant bits; the bicubic base it adds to stays float32)."""
+    network = random_edsr()
+    rgb = np.random.default_rng(2).random((24, 20, 3), dtype=np.float32) * 0.5 + 0.25
+    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: False)
+    exact = upscaling.upscale_array(network, rgb, 4).astype(int)
+    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: True)
+    fast = upscaling.upscale_array(network, rgb, 4).astype(int)
+    assert np.abs(exact - fast).max() <= 2
+    assert (exact != fast).any()  # bfloat16 did run
+
+
+def test_float32_can_be_forced(monkeypatch):
+    monkeypatch.setenv("GENIMG_FLOAT32", "1")
+    upscaling.cpu_computes_bf16.cache_clear()
+    try:
+        assert upscaling.cpu_computes_bf16() is False
+    finally:
+        upscaling.cpu_computes_bf16.cache_clear()
+
+
 def test_large_input_memory_is_bounded(sr_dir):
     """2000x2000 at x4 (an 8000x8000 result) stays under 2 GB resident, measured in a fresh process."""
     script = (
