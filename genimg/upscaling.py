@@ -10,9 +10,9 @@ A network's answer for a tile may average several views of it (`inference_views`
 as given and reflected across its anti-diagonal (turned a quarter, then mirrored), the second answer
 reflected back. This is the cheap end of EDSR's "geometric self-ensemble" (Lim et al. 2017, 8 views): a
 network's mistakes on a picture and on its reflection, whose rows are the picture's columns, are partly
-independent, so their mean is closer to the truth. On a CPU that computes bfloat16
-natively (AVX512-BF16 or AMX) each pass runs in bfloat16, about half the time of float32 for 0.001 dB; the
-bicubic base and the averaging stay float32.
+independent, so their mean is closer to the truth. On a CPU that computes bfloat16 natively (AVX512-BF16 or
+AMX) each pass runs in bfloat16, about half the time of float32 for 0.001 dB; the bicubic base and the
+averaging stay float32.
 """
 import functools
 import os
@@ -43,22 +43,22 @@ def cpu_computes_bf16() -> bool:
 
 def inference_setup(module) -> dict:
     """How upscale_array runs `module` here, for benchmark reports and cards: views averaged, number format."""
-    views = min(len(VIEWS), module.inference_views)
-    return {"views": views, "dtype": "bfloat16" if cpu_computes_bf16() else "float32"}
+    return {"views": len(VIEWS[:module.inference_views]), "dtype": "bfloat16" if cpu_computes_bf16() else "float32"}
 
 
 def network_output(module, x: torch.Tensor, scale: int) -> torch.Tensor:
     """(1, 3, h, w) -> (1, 3, h*scale, w*scale) float32: the mean of the network's answers over its views."""
     bf16 = x.device.type == "cpu" and cpu_computes_bf16()
+    views = VIEWS[:module.inference_views]
     total = None
-    for turns, mirrored in VIEWS[:module.inference_views]:
+    for turns, mirrored in views:
         view = torch.rot90(x, turns, (2, 3))
         view = view.flip(3) if mirrored else view
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             answer = module(view, scale).float()
         answer = torch.rot90(answer.flip(3) if mirrored else answer, -turns, (2, 3))
         total = answer if total is None else total + answer
-    return total / inference_setup(module)["views"]
+    return total / len(views)
 
 
 @torch.no_grad()

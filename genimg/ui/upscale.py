@@ -35,9 +35,8 @@ flatten the contrasts an upscaler must keep). The fast model is five plain convo
 
 **Two looks at one photo** (EDSR's self-ensemble). The quality model runs twice, on your photo and on its
 reflection across a diagonal (turned a quarter and mirrored), reflects the second answer back and averages the
-two. The network's
-mistakes on the two views are partly independent, so the mean is closer to the truth: +0.05 dB at x4 for twice
-the work, paid for by computing in bfloat16 where the processor supports it.
+two. The network's mistakes on the two views are partly independent, so the mean is closer to the truth:
++0.05 dB at x4 for twice the work, paid for by computing in bfloat16 where the processor supports it.
 
 **Why L1.** Training minimises the mean absolute error $\frac{1}{N}\sum |\hat y - y|$ rather than the squared
 error. The squared error is dominated by the few large errors at edges and is minimised by averaging every
