@@ -41,15 +41,20 @@ def cpu_computes_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def views_of(module) -> tuple:
+    """The views whose answers `module`'s output averages: the first `inference_views` of VIEWS."""
+    return VIEWS[:module.inference_views]
+
+
 def inference_setup(module) -> dict:
     """How upscale_array runs `module` here, for benchmark reports and cards: views averaged, number format."""
-    return {"views": len(VIEWS[:module.inference_views]), "dtype": "bfloat16" if cpu_computes_bf16() else "float32"}
+    return {"views": len(views_of(module)), "dtype": "bfloat16" if cpu_computes_bf16() else "float32"}
 
 
 def network_output(module, x: torch.Tensor, scale: int) -> torch.Tensor:
     """(1, 3, h, w) -> (1, 3, h*scale, w*scale) float32: the mean of the network's answers over its views."""
     bf16 = x.device.type == "cpu" and cpu_computes_bf16()
-    views = VIEWS[:module.inference_views]
+    views = views_of(module)
     total = None
     for turns, mirrored in views:
         view = torch.rot90(x, turns, (2, 3))
