@@ -2,6 +2,7 @@
 input, training details, the bench, and the app through gradio_client. Uses a dry-run style network made in
 conftest.py (never the shipped one) and never downloads VGG16."""
 import sys
+from contextlib import nullcontext
 
 import gradio as gr
 import numpy as np
@@ -70,17 +71,30 @@ def test_blending_endpoints_equal_the_single_styles_exactly():
     assert not torch.allclose(middle, a, atol=1e-3) and not torch.allclose(middle, b, atol=1e-3)
 
 
-def test_the_photo_reaches_the_output_through_the_skip():
-    """The last layer starts as the identity on the photo: with the painted features' weights zeroed, the
-    network returns the photo exactly; with them, it paints on top (and eval mode keeps the output in [0, 1])."""
-    network = StyleNetwork(["a", "b"], width=8, blocks=1).eval()
-    x = torch.rand(2, 3, 20, 28)
-    with torch.no_grad():
-        painted = network(x, network.one_hot(torch.tensor([0, 1])))
-        network.to_rgb.weight[:, :8] = 0
-        plain = network(x, network.one_hot(torch.tensor([0, 1])))
-    assert torch.allclose(plain, x, atol=1e-6)
-    assert not torch.allclose(painted, x, atol=1e-2)
+def test_training_first_reproduces_photos_then_paints_with_fresh_adam_moments():
+    """Phase 1 (reconstruction_steps): pixel L1 to the photo, no VGG. Phase 2: the perceptual loss, and Adam's
+    moments start again (the L1 phase's would scale the first perceptual steps wildly)."""
+    torch.manual_seed(0)
+    spec = dict(MODELS["style"], dry_run=True, reconstruction_steps=2)
+    spec.pop("vgg_weights", None)
+    folder = genimg.photos.synthetic_photos()
+    folder.paintings = [("x", np.random.default_rng(0).random((32, 32, 3), np.float32)),
+                        ("y", np.random.default_rng(1).random((32, 32, 3), np.float32))]
+    trainer = StyleTrainer(spec, "style", 2, torch.device("cpu"), 1, photo_folder=folder)
+    x, styles = torch.rand(2, 3, 32, 32), torch.tensor([0, 1])
+    adam = trainer.optimizers["opt"]
+    for step in (0, 1):
+        trainer.current_step = step
+        with torch.no_grad():
+            expected = (trainer.model(x, trainer.model.one_hot(styles)) - x).abs().mean().item()
+        losses = trainer.step(x, styles, nullcontext())
+        assert set(losses) == {"loss", "reconstruction_l1"}
+        assert losses["loss"] == pytest.approx(expected, rel=1e-5)
+    assert all(state["step"] == 2 for state in adam.state.values())
+    trainer.current_step = 2
+    losses = trainer.step(x, styles, nullcontext())
+    assert {"content", "style", "tv"} <= set(losses)
+    assert all(state["step"] == 1 for state in adam.state.values())  # cleared, then one step
 
 
 def test_style_losses_under_bfloat16_match_float32():

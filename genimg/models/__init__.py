@@ -22,7 +22,7 @@ FAMILIES = {
              "Quality super-resolution (EDSR-baseline-style residual network), a sub-pixel head per scale"),
     "inpaint": (GatedUNet, {"width": 24, "dilations": [2, 4, 8]},
                 "Photo inpainting: a U-Net of gated convolutions (DeepFill v2-style), dilated in the bottleneck"),
-    "style": (StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5},
+    "style": (StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5, "body": 96},
               "Fast style transfer: Johnson et al.'s network with a conditional instance norm per preset"),
 }
 

@@ -1,30 +1,29 @@
 """Fast style transfer: one feed-forward network for several painting styles.
 
-The architecture is Johnson et al.'s transformation network (2016): a 9x9 convolution, two stride-2
-downsampling convolutions, residual blocks at quarter resolution, two upsampling steps and a 9x9
-convolution back to RGB. Two departures, both from later work:
+The architecture is Johnson et al.'s transformation network (2016): a wide convolution, stride-2
+downsampling, residual blocks at quarter resolution, upsampling and a convolution back to RGB. Departures:
 
 - Every normalisation is a *conditional instance norm* (Dumoulin et al. 2017): instance norm removes
   each feature map's mean and contrast, and a per-style scale (gamma) and shift (beta) put them back.
   The convolutions are shared by every style; a style is nothing more than its gammas and betas.
   So two styles blend by mixing their gammas and betas, and a blend weight of exactly 1 on one style
   gives exactly that style.
-- Upsampling is nearest-neighbour resize then convolution, not a transposed convolution, whose uneven
-  overlap paints checkerboard artefacts (Odena et al. 2016).
-- For CPU speed the network body runs at half resolution: the photo enters as space-to-depth (each 2x2
-  block of pixels becomes 12 channels, `pixel_unshuffle`), and only the last 3x3 convolution works at full
-  resolution. Every other layer touches 4x fewer positions; at full resolution the 9x9 convolutions and the
-  instance norms took ~2 s for 512x512 on this CPU.
-- That last convolution also sees the photo itself (a skip connection), starting as the identity on it.
-  Instance norm throws away every feature map's mean and contrast, so without the skip a fresh network
-  outputs noise and must first relearn the photo's shapes from normalised features (300 steps still gave
-  an unrecognisable cat); with it the photo is there from step one and training only adds the painting.
-  The painted part is still direct output, not a change relative to the photo: a network that could only
-  add a change to each pixel could not even find a global colour change towards the painting's palette.
+- Upsampling is resize then convolution, not a transposed convolution, whose uneven overlap paints
+  checkerboard artefacts (Odena et al. 2016).
+- For CPU speed the photo enters as space-to-depth (each 2x2 block of pixels becomes 12 channels,
+  `pixel_unshuffle`): a 5x5 convolution at half resolution, then ONE stride-2 convolution to the residual
+  blocks at quarter resolution (Johnson's place for them), one upsampling convolution back to half
+  resolution, and only the last 3x3 convolution works at full resolution, after a bilinear enlargement.
+  At full resolution Johnson's 9x9 convolutions and instance norms took ~2 s for 512x512 on this CPU.
+- The blocks are 96 channels wide (`body`): at quarter resolution that is 2 numbers per photo value (96 /
+  (4 x 4 x 3)), enough to carry the photo's detail. An earlier version put them at 1/8 resolution (128
+  channels: 0.67 per value) and could not reproduce a photo's detail at all; it leaned on a skip connection
+  that fed the photo straight to the last layer, and with that skip it learned only colour blotches.
+- No skip from the photo, so training (training.StyleTrainer) first teaches the network to reproduce photos
+  with a pixel loss, then paints.
 
-The widths are Johnson's (32-64-128, `width` 32); with the half-resolution body a 512x512 photo takes about a
-quarter of a second on a two-core CPU. Input RGB in [0, 1]; output RGB, clamped to [0, 1] in eval mode
-(training sees it unclamped, so a pixel pushed past the range still gets a gradient back).
+A 512x512 photo takes about 0.3 s on a two-core CPU. Input RGB in [0, 1]; output RGB, clamped to [0, 1] in eval
+mode (training sees it unclamped, so a pixel pushed past the range still gets a gradient back).
 """
 import torch
 from torch import nn
@@ -75,22 +74,17 @@ class ResidualBlock(nn.Module):
 class StyleNetwork(nn.Module):
     """Photo + style weights -> the photo painted in that mix of styles."""
 
-    def __init__(self, styles=("style",), width: int = 16, blocks: int = 5):
+    def __init__(self, styles=("style",), width: int = 32, blocks: int = 5, body: int = 96):
         super().__init__()
         self.styles = list(styles)
-        self.config = {"styles": self.styles, "width": width, "blocks": blocks}
+        self.config = {"styles": self.styles, "width": width, "blocks": blocks, "body": body}
         n = len(self.styles)
-        self.down = nn.ModuleList([ConvNorm(3 * 4, width, 9, n), ConvNorm(width, 2 * width, 3, n, stride=2),
-                                   ConvNorm(2 * width, 4 * width, 3, n, stride=2)])
-        self.blocks = nn.ModuleList([ResidualBlock(4 * width, n) for _ in range(blocks)])
-        self.up = nn.ModuleList([ConvNorm(4 * width, 2 * width, 3, n, upsample=True),
-                                 ConvNorm(2 * width, width, 3, n, upsample=True)])
-        # The last layer: the painted features (upsampled to full resolution) and the photo -> RGB.
-        self.to_rgb = nn.Conv2d(width + 3, 3, 3)
-        with torch.no_grad():  # start as the identity on the photo's channels (centre tap), the painting on top
-            self.to_rgb.weight[:, width:] = 0
-            self.to_rgb.weight[:, width:, 1, 1] = torch.eye(3)
-            self.to_rgb.bias.zero_()
+        # Half resolution: the photo as space-to-depth (12 channels), a 5x5 convolution (10x10 pixels of the photo,
+        # about Johnson's 9x9); quarter resolution: one stride-2 convolution and the residual blocks.
+        self.down = nn.ModuleList([ConvNorm(3 * 4, width, 5, n), ConvNorm(width, body, 3, n, stride=2)])
+        self.blocks = nn.ModuleList([ResidualBlock(body, n) for _ in range(blocks)])
+        self.up = nn.ModuleList([ConvNorm(body, width, 3, n, upsample=True)])  # back to half resolution
+        self.to_rgb = nn.Conv2d(width, 3, 3)  # at full resolution, after a bilinear enlargement
 
     @property
     def num_styles(self) -> int:
@@ -103,10 +97,10 @@ class StyleNetwork(nn.Module):
     def forward(self, x, style_weights):
         """x: (N, 3, H, W) in [0, 1]; style_weights: (N, styles), rows summing to 1 for a blend.
 
-        H and W are padded up to a multiple of 8 (space-to-depth and two stride-2 steps) and to at least 32 (the
-        9x9 layer's reflection padding needs 5 pixels at half resolution); the output is cropped back."""
+        H and W are padded up to a multiple of 4 (space-to-depth and one stride-2 step) and to at least 16 (the
+        5x5 layer's reflection padding needs 3 pixels at half resolution); the output is cropped back."""
         h, w = x.shape[-2:]
-        pad_h, pad_w = max(32, h + -h % 8) - h, max(32, w + -w % 8) - w
+        pad_h, pad_w = max(16, h + -h % 4) - h, max(16, w + -w % 4) - w
         if pad_h or pad_w:  # mirror the photo's edge; a tiny one has too few pixels to mirror: repeat them
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="reflect" if pad_h < h and pad_w < w else "replicate")
         y = F.pixel_unshuffle(x * 2 - 1, 2)
@@ -116,6 +110,7 @@ class StyleNetwork(nn.Module):
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
-        y = torch.cat([F.interpolate(y, scale_factor=2, mode="nearest"), x - 0.5], 1)
+        # Bilinear, not nearest: a nearest-neighbour enlargement left a 2-pixel grid that one 3x3 layer can't hide.
+        y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
         out = (0.5 + self.to_rgb(F.pad(y, (1, 1, 1, 1), mode="reflect")))[..., :h, :w]
         return out if self.training else out.clamp(0, 1)
