@@ -110,7 +110,8 @@ class StyleNetwork(nn.Module):
             y = block(y, style_weights)
         for layer in self.up:
             y = layer(y, style_weights)
-        # Bilinear, not nearest: a nearest-neighbour enlargement left a 2-pixel grid that one 3x3 layer can't hide.
+        # Bilinear: a nearest-neighbour enlargement repeats each value in a 2x2 block, which one 3x3 layer only
+        # partly smooths (the previous network, nearest, showed a fine grid in flat areas).
         y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
         out = (0.5 + self.to_rgb(F.pad(y, (1, 1, 1, 1), mode="reflect")))[..., :h, :w]
         return out if self.training else out.clamp(0, 1)
