@@ -69,7 +69,8 @@ MODELS = {
     # Fast style transfer, all presets in one network (see StyleTrainer and StyleNetwork; README, Style transfer).
     # reconstruction_steps: first learn to reproduce photos (pixel L1, no VGG), then Gatys' own weights
     # (1 : 600 : 10). Straight into the perceptual loss, a network without a skip from the photo lost it (content
-    # 800 after 600 steps), and one with the skip kept it but only painted colour blotches (style 1.17).
+    # 800 after 600 steps), one with the skip kept it but only painted colour blotches (style 1.17), and this
+    # network without the reconstruction phase was still blurred after 600 steps (1.03 / 646).
     # loss_bf16: the frozen VGG16 in bfloat16 on a CPU (1.8x faster with AVX512-BF16; Gram matrices stay
     # float32). style_params_lr_scale: the per-preset gammas and betas learn 10x faster (at 1x all presets
     # still painted alike after 250 steps). Published networks train 20-40k steps on a GPU; this many fit in
@@ -806,8 +807,8 @@ class StyleTrainer:
         opt = self.optimizers["opt"]
         if self.current_step < self.spec["reconstruction_steps"]:
             # Phase 1: learn to reproduce the photo (pixel L1, no VGG: 2.5x faster a step). Without it the network
-            # spends its first thousand perceptual steps relearning shapes from instance-normalised features, and the
-            # painted photos stayed blurred (README, Style transfer).
+            # must relearn shapes from instance-normalised features under the perceptual loss: after 600 such steps
+            # its painted photos were still blurred (README, Style transfer).
             loss = (output - x).abs().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()

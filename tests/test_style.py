@@ -76,7 +76,6 @@ def test_training_first_reproduces_photos_then_paints_with_fresh_adam_moments():
     moments start again (the L1 phase's would scale the first perceptual steps wildly)."""
     torch.manual_seed(0)
     spec = dict(MODELS["style"], dry_run=True, reconstruction_steps=2)
-    spec.pop("vgg_weights", None)
     folder = genimg.photos.synthetic_photos()
     folder.paintings = [("x", np.random.default_rng(0).random((32, 32, 3), np.float32)),
                         ("y", np.random.default_rng(1).random((32, 32, 3), np.float32))]

@@ -37,7 +37,7 @@ hundreds, because the same texture must be painted over any photo. Here one netw
 and shift after each instance normalisation (*conditional instance norm*). Mixing two presets' scales and shifts
 gives a style between them, which is what the blend slider does. The network here learned in two phases: first
 to give back the photo it is shown (1,500 steps of a pixel loss), then to paint it (4,000 steps of the loss
-above); trained on the painting loss from the start, it lost the photo for a thousand steps.
+above); trained on the painting loss from the start, its photos were still blurred after 600 steps.
 
 **The options.** *Strength* mixes the painting with your photo pixel by pixel (0: your photo). *Keep the
 original colours* keeps your photo's colours (the Cb and Cr of YCbCr) and takes only the brightness (Y) from
