@@ -31,7 +31,7 @@ import torch
 
 from PIL import Image
 
-from . import api, checkpoints, data as datasets, inpainting, masks, metrics, photos, styling, upscaling
+from . import api, checkpoints, data as datasets, hardware, inpainting, masks, metrics, photos, styling, upscaling
 
 GENERATOR_FAMILIES = ("dcgan", "cgan", "vae", "vae2d")
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
@@ -402,11 +402,12 @@ def inpaint_speed(repeats=10, update_cards=False):
     photo = speed_photo(512)
     mask = Image.fromarray(masks.bucket_masks(0, 512, 512, 0.3, 0.4, 1)[0].astype(np.uint8) * 255)
     seconds = median_ms(lambda: api.inpaint(photo, mask), repeats) / 1000
-    print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, "
-          f"median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
+    dtype = "bfloat16" if hardware.cpu_computes_bf16() else "float32"
+    print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, network in "
+          f"{dtype}, median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
     if update_cards:
         card = checkpoints.read_card(api.checkpoint_dir(), api.INPAINT_PHOTO_MODEL)
-        card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
+        card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(), "dtype": dtype,
                                           "command": "python -m genimg.bench inpaint --update-cards"}
         checkpoints.write_json(api.checkpoint_dir() / f"{api.INPAINT_PHOTO_MODEL}.json", card)
     return {"median_s_512px": seconds}

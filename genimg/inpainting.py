@@ -3,7 +3,10 @@
 - `fill_array` runs the network at a bounded resolution: an image whose longer side exceeds `max_side` is
   shrunk for the network (its mask shrunk so that any partly-masked pixel counts as masked), padded to a
   multiple of 8, filled, and the fill is enlarged back and composited at full resolution. Known pixels are
-  returned exactly as they came in; only masked pixels change.
+  returned exactly as they came in; only masked pixels change. On a CPU that computes bfloat16 natively
+  (AVX512-BF16 or AMX) the network runs in bfloat16: its pass on a 512x512 photo took 0.43 s instead of 0.75 s
+  (2 threads), for the same hole PSNR to 0.001 dB on the first 8 Kodak photos in every mask bucket (the
+  push-pull start it corrects and the composite stay float32).
 - `classical_fill` is OpenCV's Telea fast-marching inpainting (Telea 2004), an optional dependency of the
   benchmark only (`pip install opencv-python-headless`).
 - `measure` gives PSNR/SSIM (on Y, as for super-resolution) and L1 on the filled region and the whole image.
@@ -13,6 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from . import photos
+from .hardware import cpu_computes_bf16
 from .models.inpaint import composite
 
 MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
@@ -42,7 +46,8 @@ def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SI
     if pad_h or pad_w:  # replicate the border: a mirror would copy hole pixels too, and zeros look like an edge
         small_image = F.pad(small_image, (0, pad_w, 0, pad_h), mode="replicate")
         small_hole = F.pad(small_hole, (0, pad_w, 0, pad_h), mode="replicate")
-    filled = module(small_image.to(device), small_hole.to(device)).float().cpu()[:, :, :small_h, :small_w]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=device.type == "cpu" and cpu_computes_bf16()):
+        filled = module(small_image.to(device), small_hole.to(device)).float().cpu()[:, :, :small_h, :small_w]
     if (small_h, small_w) != (height, width):
         filled = F.interpolate(filled, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)
     out = composite(image, filled, hole)[0].permute(1, 2, 0).numpy()

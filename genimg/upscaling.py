@@ -14,31 +14,15 @@ independent, so their mean is closer to the truth. On a CPU that computes bfloat
 AMX) each pass runs in bfloat16, about half the time of float32 for 0.001 dB; the bicubic base and the
 averaging stay float32.
 """
-import functools
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image
 
 from . import photos
+from .hardware import cpu_computes_bf16
 
 TILE = 256  # low-resolution pixels per tile side: a 256x256 input runs as one tile (the speed benchmark's case)
 VIEWS = ((0, False), (1, True))  # (quarter turns, mirrored): the photo as given, then reflected diagonally
-
-
-@functools.cache
-def cpu_computes_bf16() -> bool:
-    """Whether this CPU has bfloat16 arithmetic (AVX512-BF16 or AMX). Elsewhere bfloat16 is emulated and slower
-    than float32, so inference stays float32. GENIMG_FLOAT32=1 forces float32 everywhere."""
-    if os.environ.get("GENIMG_FLOAT32") == "1":
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no way to ask cheaply; float32 is always right
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 def views_of(module) -> tuple:

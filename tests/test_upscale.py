@@ -14,7 +14,7 @@ from PIL import Image
 
 import genimg
 import genimg.api
-from genimg import bench, photos, upscaling
+from genimg import bench, hardware, photos, upscaling
 from genimg.__main__ import main as cli
 from genimg.models.sr import EDSR, ESPCN, deepen
 from genimg.training import MODELS, SRTrainer, train
@@ -217,11 +217,11 @@ def test_bfloat16_inference_stays_close_to_float32(monkeypatch):
 
 def test_float32_can_be_forced(monkeypatch):
     monkeypatch.setenv("GENIMG_FLOAT32", "1")
-    upscaling.cpu_computes_bf16.cache_clear()
+    hardware.cpu_computes_bf16.cache_clear()
     try:
-        assert upscaling.cpu_computes_bf16() is False
+        assert hardware.cpu_computes_bf16() is False
     finally:
-        upscaling.cpu_computes_bf16.cache_clear()
+        hardware.cpu_computes_bf16.cache_clear()
 
 
 def test_large_input_memory_is_bounded(sr_dir):
