@@ -21,20 +21,23 @@ MODEL_CHOICES = {
 SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
 
 HOW_IT_WORKS = r"""
-**Photos: a learned fill.** The network is a U-Net of *gated convolutions* (DeepFill v2, Yu et al. 2019). It
-sees the photo with the painted region blanked out, plus the mask itself. Every layer computes features and, from
-the same input, a *gate* between 0 and 1 for each pixel and channel, and passes on features $\times$ gate: it
-learns which pixels to trust (a plain convolution would read the blank hole as grey paint). The encoder halves
-the resolution three times and dilated convolutions at the bottom widen its view, so the centre of a large hole
-still sees the hole's edges; skip connections bring the sharp detail of the known pixels back to the output.
+**Photos: a learned fill.** First a classical fill: *push-pull* (Gortler et al. 1996) averages the known pixels
+in a pyramid of ever coarser grids until no cell is empty, then comes back up, each pixel taking the coarser
+level's colour where its own pixels were painted over. That gives smooth colours that meet the hole's edges.
+A network then adds a correction to it: a U-Net of *gated convolutions* (DeepFill v2, Yu et al. 2019) that sees
+the smooth fill and the mask. Every layer computes features and, from the same input, a *gate* between 0 and 1
+for each pixel and channel, and passes on features $\times$ gate: it learns which pixels to trust. The encoder
+halves the resolution three times and dilated convolutions at the bottom widen its view, so the centre of a
+large hole still sees the hole's edges; skip connections bring the sharp detail of the known pixels back. Its
+last layer starts at zero, so before training the network *is* the smooth fill; training teaches it what that
+fill gets wrong: edges and lines carried on into the hole, shading.
 
 It was trained on crops of 423 photos with random brush strokes and boxes covering 5 to 50 % of each crop, to
-minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1 + 0.01\,
-\sum_l \lVert \phi_l(\tilde y) - \phi_l(y)\rVert_1$: the error inside the hole $M$ counts six times the error
-elsewhere, and a *perceptual* term compares VGG16 features $\phi_l$ of the composite $\tilde y$ with those of the
-original. **Only the painted pixels change**: the result is the network's output inside the mask and your photo,
-exactly, everywhere else. Large photos are filled at 768 pixels on the longer side and the fill is enlarged
-into the full-size photo.
+minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$: the error inside
+the hole $M$ counts six times the error elsewhere. That rewards the most likely colours, so large holes come out
+soft rather than with invented texture. **Only the painted pixels change**: the result is the network's output
+inside the mask and your photo, exactly, everywhere else. Large photos are filled at 768 pixels on the longer
+side and the fill is enlarged into the full-size photo.
 
 **Digits and garments: a generative prior** (Yeh et al. 2017). A VAE decoder or a GAN generator turns a 16- or
 64-number code $z$ into a 28x28 image. To fill a hole, search for the code whose image best matches the pixels
