@@ -407,8 +407,8 @@ def inpaint_speed(repeats=10, update_cards=False):
           f"{dtype}, median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
     if update_cards:
         card = checkpoints.read_card(api.checkpoint_dir(), api.INPAINT_PHOTO_MODEL)
-        card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(), "dtype": dtype,
-                                          "command": "python -m genimg.bench inpaint --update-cards"}
+        card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
+                                          "dtype": dtype, "command": "python -m genimg.bench inpaint --update-cards"}
         checkpoints.write_json(api.checkpoint_dir() / f"{api.INPAINT_PHOTO_MODEL}.json", card)
     return {"median_s_512px": seconds}
 

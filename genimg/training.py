@@ -64,9 +64,9 @@ MODELS = {
     # perceptual_weight 0: the shared VGG16 is fine-tuned for edge detection (HED), and with it the fills went
     # orange-brown; L1 alone serves the fidelity target (PSNR). Photos at their own size (BSDS: 481 px).
     # cpu_bf16: bf16 autocast on the CPU too, 1.9x faster steps with AVX512-BF16 (0.45 s instead of 0.87 s per
-    # batch of 8 on 2 threads); the push-pull start and the loss stay float32. steps: the hole PSNR kept rising up
-    # to 15,000 (Kodak24: +0.26 to +0.76 dB over Telea at 4,000, +0.70 to +1.34 at 15,000); the shipped network
-    # ran them in three resumed pieces (README, Inpainting), about 3 h on 2 CPU threads in all.
+    # batch of 8 on 2 threads); the push-pull start and the loss stay float32. steps: the hole PSNR still rose from
+    # 4,000 to 15,000 (Kodak24: +0.26 to +0.76 dB over Telea, then +0.70 to +1.34); about 2.3 h on 2 CPU threads in
+    # bf16. The shipped network ran them in three resumed pieces (README, Inpainting; 184 min in all).
     "inpaint": dict(family="inpaint", dataset="photos", steps=15000, batch_size=8, patch=128, photo_side=512, lr=5e-4,
                     betas=(0.9, 0.999), hole_weight=6.0, valid_weight=1.0, perceptual_weight=0.0,
                     perceptual_layers=["relu1_2", "relu2_2"], cpu_bf16=True),
