@@ -402,7 +402,7 @@ def inpaint_speed(repeats=10, update_cards=False):
     photo = speed_photo(512)
     mask = Image.fromarray(masks.bucket_masks(0, 512, 512, 0.3, 0.4, 1)[0].astype(np.uint8) * 255)
     seconds = median_ms(lambda: api.inpaint(photo, mask), repeats) / 1000
-    dtype = "bfloat16" if hardware.cpu_computes_bf16() else "float32"
+    dtype = hardware.inference_dtype()
     print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, network in "
           f"{dtype}, median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
     if update_cards:

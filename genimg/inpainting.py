@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import photos
-from .hardware import cpu_computes_bf16
+from . import hardware, photos
 from .models.inpaint import composite
 
 MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
@@ -46,7 +45,7 @@ def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SI
     if pad_h or pad_w:  # replicate the border: a mirror would copy hole pixels too, and zeros look like an edge
         small_image = F.pad(small_image, (0, pad_w, 0, pad_h), mode="replicate")
         small_hole = F.pad(small_hole, (0, pad_w, 0, pad_h), mode="replicate")
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=device.type == "cpu" and cpu_computes_bf16()):
+    with hardware.inference_autocast(device):
         filled = module(small_image.to(device), small_hole.to(device)).float().cpu()[:, :, :small_h, :small_w]
     if (small_h, small_w) != (height, width):
         filled = F.interpolate(filled, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)

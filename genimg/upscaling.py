@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from . import photos
-from .hardware import cpu_computes_bf16
+from . import hardware
 
 TILE = 256  # low-resolution pixels per tile side: a 256x256 input runs as one tile (the speed benchmark's case)
 VIEWS = ((0, False), (1, True))  # (quarter turns, mirrored): the photo as given, then reflected diagonally
@@ -32,18 +32,17 @@ def views_of(module) -> tuple:
 
 def inference_setup(module) -> dict:
     """How upscale_array runs `module` here, for benchmark reports and cards: views averaged, number format."""
-    return {"views": len(views_of(module)), "dtype": "bfloat16" if cpu_computes_bf16() else "float32"}
+    return {"views": len(views_of(module)), "dtype": hardware.inference_dtype()}
 
 
 def network_output(module, x: torch.Tensor, scale: int) -> torch.Tensor:
     """(1, 3, h, w) -> (1, 3, h*scale, w*scale) float32: the mean of the network's answers over its views."""
-    bf16 = x.device.type == "cpu" and cpu_computes_bf16()
     views = views_of(module)
     total = None
     for turns, mirrored in views:
         view = torch.rot90(x, turns, (2, 3))
         view = view.flip(3) if mirrored else view
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with hardware.inference_autocast(x.device):
             answer = module(view, scale).float()
         answer = torch.rot90(answer.flip(3) if mirrored else answer, -turns, (2, 3))
         total = answer if total is None else total + answer

@@ -12,7 +12,7 @@ from PIL import Image
 from safetensors import safe_open
 
 import genimg
-from genimg import inpainting, masks
+from genimg import hardware, inpainting, masks
 from genimg.models.inpaint import GatedUNet
 
 from conftest import ROOT, free_port
@@ -188,9 +188,9 @@ def test_bfloat16_fill_stays_close_to_float32_and_keeps_known_pixels(monkeypatch
     rgb = np.random.default_rng(1).random((24, 32, 3), dtype=np.float32) * 0.5 + 0.25
     mask = np.zeros((24, 32), bool)
     mask[6:18, 5:27] = True
-    monkeypatch.setattr(inpainting, "cpu_computes_bf16", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)
     exact = inpainting.fill_array(model, rgb, mask)
-    monkeypatch.setattr(inpainting, "cpu_computes_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: True)
     fast = inpainting.fill_array(model, rgb, mask)
     assert np.abs(exact - fast).max() <= 0.02
     assert (exact != fast).any()  # bfloat16 did run

@@ -189,7 +189,7 @@ def test_quality_network_averages_the_photo_and_its_reflection(monkeypatch):
     """EDSR answers with the mean of its output on the tile and on the diagonally reflected tile, reflected
     back. Checked in float32: it equals that mean computed by hand, and it commutes with the reflection (the
     2-view mean is exactly equivariant to it; one view of a random network is not)."""
-    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)
     network = random_edsr()
     x = torch.rand(1, 3, 13, 17)
     by_hand = (network(x, 2) + reflect(network(reflect(x), 2))) / 2
@@ -207,9 +207,9 @@ def test_bfloat16_inference_stays_close_to_float32(monkeypatch):
     (bfloat16 keeps 8 significant bits; the bicubic base it adds to stays float32)."""
     network = random_edsr()
     rgb = np.random.default_rng(2).random((24, 20, 3), dtype=np.float32) * 0.5 + 0.25
-    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)
     exact = upscaling.upscale_array(network, rgb, 4).astype(int)
-    monkeypatch.setattr(upscaling, "cpu_computes_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: True)
     fast = upscaling.upscale_array(network, rgb, 4).astype(int)
     assert np.abs(exact - fast).max() <= 2
     assert (exact != fast).any()  # bfloat16 did run
