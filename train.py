@@ -45,7 +45,10 @@ def main(argv=None):
         for name, spec in MODELS.items():
             config = full_config(spec["family"], spec.get("config"))
             size = f" ({config['blocks']} blocks)" if "blocks" in config and spec["family"] == "edsr" else ""
-            grown = f", grown from {spec['grow_from']}" if spec.get("grow_from") else ""
+            grown = ""
+            if spec.get("grow_from"):  # deepened (more blocks than its base) or fine-tuned (the same network)
+                grown = f", {'grown' if size else 'fine-tuned'} from {spec['grow_from']}"
+                grown += "" if size else f" ({spec['patch']}-pixel crops)"
             print(f"{name:<15} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}{size}{grown}")
         print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) "
               f"for the sr-, inpaint and style models")

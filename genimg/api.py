@@ -382,11 +382,12 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
             progress=None) -> Image.Image:
     """Fill the pixels of `image` where `mask` is nonzero; every other pixel is returned exactly as it was.
 
-    model: None or 'photo' -> the photo inpainting network; a generator name ('vae-mnist', 'dcgan-fashion-mnist',
-    ...) -> a search of its latent space for the 28x28 image that best matches the unmasked pixels (Yeh et al.
-    2017; `seed`, `steps` and a `progress(fraction)` callback apply). The result has the size (and for photos the
-    mode) of `image`. An empty mask returns the image unchanged (with a warning); a mask covering the whole image,
-    a mask of another size, or something that is not an image raise ValueError with a message.
+    model: None or 'photo' -> the photo inpainting network (another one by name: 'inpaint-base-photos'); a
+    generator name ('vae-mnist', 'dcgan-fashion-mnist', ...) -> a search of its latent space for the 28x28 image
+    that best matches the unmasked pixels (Yeh et al. 2017; `seed`, `steps` and a `progress(fraction)` callback
+    apply). The result has the size (and for photos the mode) of `image`. An empty mask returns the image
+    unchanged (with a warning); a mask covering the whole image, a mask of another size, or something that is not
+    an image raise ValueError with a message.
     """
     image = photos.open_image(image)
     hole = read_mask(mask, image.size)
@@ -397,12 +398,12 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
     if hole.all():
         raise ValueError("The mask covers the whole image: no known pixel is left to fill from. "
                          "Leave some of the image unmasked.")
-    if model is None or model in ("photo", INPAINT_PHOTO_MODEL):
-        photo_model = load(INPAINT_PHOTO_MODEL)
+    chosen = load(INPAINT_PHOTO_MODEL if model in (None, "photo") else model)
+    if chosen.family == "inpaint":  # the shipped photo network, or another one by name (e.g. inpaint-base-photos)
         rgb, alpha, mode = photos.split_channels(image)
-        filled = inpainting.fill_array(photo_model.module, rgb, hole)
+        filled = inpainting.fill_array(chosen.module, rgb, hole)
         return photos.join_channels(filled, alpha, mode)
-    prior = load(model)
+    prior = chosen
     if prior.family not in PRIOR_FAMILIES:
         raise ValueError(f"{prior.name} is a {prior.family}; inpaint with 'photo' or an unconditional generator "
                          f"({', '.join(n for n in checkpoints.list_names(_checkpoint_dir) if n.split('-')[0] in PRIOR_FAMILIES)}).")

@@ -328,7 +328,7 @@ def sr_figure(image_path, out, names=None, crop=128, zoom=2):
 INPAINT_KEYS = ("hole_psnr", "hole_ssim", "hole_l1", "psnr", "ssim", "l1")
 
 
-def inpaint_quality(data, per_image=1, update_cards=False, figure=None):
+def inpaint_quality(data, per_image=1, update_cards=False, figure=None, model_name=api.INPAINT_PHOTO_MODEL):
     """Network vs Telea per mask-ratio bucket on every image in `data`: `per_image` seeded masks per image and bucket."""
     files = photos.list_images(data) if data and Path(data).is_dir() else []
     if not files:
@@ -339,10 +339,11 @@ def inpaint_quality(data, per_image=1, update_cards=False, figure=None):
     except ImportError as error:
         print(f"note: no classical baseline. {error}")
         has_cv = False
-    model = api.load(api.INPAINT_PHOTO_MODEL)
+    model = api.load(model_name)
     images = [photos.load_rgb(p) for p in files]
-    print(f"{data}: {len(images)} images, {per_image} seeded mask(s) per image and bucket; PSNR (dB) and SSIM on Y, "
-          f"L1 on RGB in [0, 1]; 'hole' = the filled pixels only (SSIM: the hole's bounding box)")
+    print(f"{model.name} on {data}: {len(images)} images, {per_image} seeded mask(s) per image and bucket; "
+          f"PSNR (dB) and SSIM on Y, L1 on RGB in [0, 1]; 'hole' = the filled pixels only (SSIM: the hole's "
+          f"bounding box)")
     results = {}
     header = f"  {'bucket':<8}{'method':<10}" + "".join(f"{k:>11}" for k in INPAINT_KEYS)
     print(header)
@@ -370,7 +371,7 @@ def inpaint_quality(data, per_image=1, update_cards=False, figure=None):
         card = checkpoints.read_card(api.checkpoint_dir(), model.name)
         card["metrics"]["benchmark"] = {
             "data": str(data), "images": len(images), "masks_per_image_and_bucket": per_image,
-            "command": f"python -m genimg.bench inpaint --data {data} --update-cards",
+            "command": f"python -m genimg.bench inpaint --data {data} --model {model.name} --update-cards",
             **{bucket: {method: ({k: round(v, 4) for k, v in row.items()} if isinstance(row, dict) else round(row, 3))
                         for method, row in r.items()} for bucket, r in results.items()}}
         checkpoints.write_json(api.checkpoint_dir() / f"{model.name}.json", card)
@@ -397,19 +398,20 @@ def inpaint_figure(model, images, out, has_cv, count=4):
     print(f"comparison grid (input with mask | Telea | network | original; buckets 10-20% .. 40-50% by row): {out}")
 
 
-def inpaint_speed(repeats=10, update_cards=False):
+def inpaint_speed(repeats=10, update_cards=False, model_name=api.INPAINT_PHOTO_MODEL):
     """Median seconds of genimg.inpaint on a 512x512 photo with a 30-40 % mask."""
     photo = speed_photo(512)
     mask = Image.fromarray(masks.bucket_masks(0, 512, 512, 0.3, 0.4, 1)[0].astype(np.uint8) * 255)
-    seconds = median_ms(lambda: api.inpaint(photo, mask), repeats) / 1000
+    seconds = median_ms(lambda: api.inpaint(photo, mask, model_name), repeats) / 1000
     dtype = hardware.inference_dtype()
     print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, network in "
           f"{dtype}, median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
     if update_cards:
-        card = checkpoints.read_card(api.checkpoint_dir(), api.INPAINT_PHOTO_MODEL)
+        card = checkpoints.read_card(api.checkpoint_dir(), model_name)
         card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
-                                          "dtype": dtype, "command": "python -m genimg.bench inpaint --update-cards"}
-        checkpoints.write_json(api.checkpoint_dir() / f"{api.INPAINT_PHOTO_MODEL}.json", card)
+                                          "dtype": dtype, "command": f"python -m genimg.bench inpaint --model "
+                                                                     f"{model_name} --update-cards"}
+        checkpoints.write_json(api.checkpoint_dir() / f"{model_name}.json", card)
     return {"median_s_512px": seconds}
 
 def style_photo(path, side: int) -> Image.Image:
@@ -525,6 +527,8 @@ def main(argv=None):
     r.add_argument("--figure-image", help="the photo for --figure (default: the first image in --data)")
     n = sub.add_parser("inpaint", help="inpainting: network vs Telea per mask-ratio bucket, speed, comparison grid")
     n.add_argument("--data", help="folder of photos, e.g. ../shared/datasets/photos/val (Kodak24)")
+    n.add_argument("--model", default=api.INPAINT_PHOTO_MODEL,
+                   help=f"the photo inpainter to measure (default {api.INPAINT_PHOTO_MODEL}; or inpaint-base-photos)")
     n.add_argument("--masks-per-image", type=int, default=1, help="seeded masks per image and bucket (default 1)")
     n.add_argument("--repeats", type=int, default=10, help="timed runs of the 512x512 case (0: skip)")
     n.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
@@ -579,10 +583,10 @@ def main(argv=None):
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     elif args.command == "inpaint":
-        results = {"quality": inpaint_quality(args.data, args.masks_per_image, args.update_cards, args.figure)
-                   if args.data else None}
+        results = {"quality": inpaint_quality(args.data, args.masks_per_image, args.update_cards, args.figure,
+                                              args.model) if args.data else None}
         if args.repeats > 0:
-            results["speed"] = inpaint_speed(args.repeats, args.update_cards)
+            results["speed"] = inpaint_speed(args.repeats, args.update_cards, args.model)
         if args.json:
             Path(args.json).write_text(json.dumps(results, indent=2))
     else:

@@ -30,12 +30,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def dry_run_dir(tmp_path_factory) -> Path:
-    """A folder with a dry-run checkpoint (and card) for each of the 10 model/dataset pairs, and the inpainter."""
+    """A folder with a dry-run checkpoint (and card) for each of the 10 model/dataset pairs, and the inpainters."""
     root = tmp_path_factory.mktemp("dry-run")
     out = root / "checkpoints"
     for dataset in DATASETS:
         for model in MODELS:
             train(model, dataset, dry_run=True, out=out, run_dir=root / "runs" / f"{model}-{dataset}", quiet=True)
+    train("inpaint-base", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-base-photos", quiet=True)
     train("inpaint", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-photos", quiet=True)
     return out
 

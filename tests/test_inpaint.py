@@ -136,6 +136,31 @@ def test_unknown_or_wrong_kind_of_model_is_refused():
         genimg.inpaint(photo(28, 28), box_mask(28, 28, 2, 2, 9, 9), "cgan-mnist")
 
 
+def test_another_photo_network_by_name():
+    """model="inpaint-base-photos" (what the shipped network was fine-tuned from) fills like the default one."""
+    image, mask = photo(), box_mask()
+    out = genimg.inpaint(image, mask, model="inpaint-base-photos")
+    known = mask == 0
+    assert out.size == image.size and np.array_equal(np.asarray(out)[known], np.asarray(image)[known])
+    assert not np.array_equal(np.asarray(out)[~known], np.asarray(genimg.inpaint(image, mask))[~known])
+
+
+def test_bench_measures_a_named_network_on_a_folder(tmp_path, capsys):
+    """python -m genimg.bench inpaint --model NAME: every bucket scored, the speed case timed, the grid written
+    (Telea only where OpenCV is installed: it is an optional benchmark dependency)."""
+    from genimg import bench
+    for k in range(2):
+        photo(96, 64, seed=k).save(tmp_path / f"p{k}.png")
+    figure = tmp_path / "grid.png"
+    bench.main(["inpaint", "--data", str(tmp_path), "--model", "inpaint-base-photos", "--repeats", "1",
+                "--figure", str(figure)])
+    printed = capsys.readouterr().out
+    assert "inpaint-base-photos on" in printed and "inpainting speed: 512x512" in printed
+    for bucket in ("10-20%", "20-30%", "30-40%", "40-50%"):
+        assert any(line.split()[:2] == [bucket, "network"] for line in printed.splitlines()), bucket
+    assert Image.open(figure).size[0] > 0
+
+
 def test_smooth_fill_keeps_known_pixels_and_fills_from_them():
     import torch
     from genimg.models.inpaint import smooth_fill
@@ -262,6 +287,37 @@ def test_training_batches_are_a_pure_function_of_seed_and_step():
     (ic, _), _ = a(8)
     assert not np.array_equal(ia.numpy(), ic.numpy())
     assert ma.shape == (4, 1, 32, 32) and 0.05 <= float(ma.mean()) <= 0.5
+
+
+def test_training_masks_cover_the_share_the_recipe_asks_for():
+    """mask_ratio (low, high) bounds every training mask: the shipped fine-tune draws 10-50 %, its base 5-50 %."""
+    from genimg import photos
+    from genimg.training import MODELS, PhotoCrops
+    assert tuple(MODELS["inpaint"]["mask_ratio"]) == (0.1, 0.5)
+    (images, holes), _ = PhotoCrops(photos.synthetic_photos(), 64, 6, 0, 0, 1, mask_ratio=(0.3, 0.5))(3)
+    shares = holes.mean(dim=(1, 2, 3))
+    assert holes.shape == (6, 1, 64, 64) and images.shape == (6, 3, 64, 64)
+    assert bool(((shares >= 0.3) & (shares <= 0.5)).all()), shares
+
+
+def test_shipped_recipe_fine_tunes_the_base_network(tmp_path):
+    """MODELS["inpaint"] starts from inpaint-base's trained weights (a dry-run base here), and says so in its
+    card; without the base checkpoint the error names the command that makes it."""
+    import torch
+    from genimg import checkpoints
+    from genimg.training import MODELS, InpaintTrainer, train
+    spec = dict(MODELS["inpaint"], grow_from_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="python train.py inpaint-base --dataset photos"):
+        InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+    train("inpaint-base", "photos", dry_run=True, out=tmp_path, run_dir=tmp_path / "run", quiet=True)
+    trainer = InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+    base, card = checkpoints.load(tmp_path, "inpaint-base-photos")
+    assert trainer.card_extras["grown_from"]["name"] == "inpaint-base-photos"
+    assert trainer.card_extras["grown_from"]["sha256"] == card["sha256"]
+    weights = trainer.model.state_dict()
+    assert weights.keys() == base.keys() and all(torch.equal(weights[k], v) for k, v in base.items())
+    shipped_card = genimg.load("inpaint-photos").card  # the conftest dry run of the whole recipe
+    assert shipped_card["grown_from"]["name"] == "untrained (--dry-run)"
 
 
 # ----------------------------------------------------------------------------------------------
