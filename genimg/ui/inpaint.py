@@ -32,8 +32,8 @@ large hole still sees the hole's edges; skip connections bring the sharp detail 
 last layer starts at zero, so before training the network *is* the smooth fill; training teaches it what that
 fill gets wrong: edges and lines carried on into the hole, shading.
 
-It was trained on crops of 423 photos with random brush strokes and boxes covering 5 to 50 % of each crop, to
-minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$: the error inside
+It was trained on crops of 423 photos (128 pixels, then 256 so that it also sees large holes) with random brush
+strokes and boxes covering 5 to 50 % of each crop, to minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$: the error inside
 the hole $M$ counts six times the error elsewhere. That rewards the most likely colours, so large holes come out
 soft rather than with invented texture. **Only the painted pixels change**: the result is the network's output
 inside the mask and your photo, exactly, everywhere else. Large photos are filled at 768 pixels on the longer
