@@ -2,7 +2,8 @@
 
 - `fill_array` runs the network at a bounded resolution: an image whose longer side exceeds `max_side` is
   shrunk for the network (its mask shrunk so that any partly-masked pixel counts as masked), padded to a
-  multiple of 8, filled, and the fill is enlarged back and composited at full resolution. Known pixels are
+  multiple of 8, filled, and the fill is enlarged back and composited at full resolution. It runs twice, at
+  that size and at 2/3 of it, and the hole gets the mean of the two (`VIEW_SCALES`). Known pixels are
   returned exactly as they came in; only masked pixels change. On a CPU that computes bfloat16 natively
   (AVX512-BF16 or AMX) the network runs in bfloat16: its pass on a 512x512 photo took 0.43 s instead of 0.75 s
   (2 threads), for the same hole PSNR to 0.001 dB on the first 8 Kodak photos in every mask bucket (the
@@ -26,14 +27,25 @@ def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-@torch.no_grad()
-def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
-    """(H, W, 3) float32 RGB in [0, 1] and an (H, W) bool mask -> (H, W, 3) float32, known pixels unchanged."""
-    height, width = mask.shape
+# The fill is the mean of the network's passes at these fractions of its working size (at most MAX_SIDE): the
+# full size keeps the detail near the hole's edge, the 2/3 pass sees a large hole's far edges closer together.
+# On Kodak24 (the 12,000-step 256-pixel network, side script) the mean of the two gave +0.10 / +0.08 / +0.02 /
+# +0.13 dB hole PSNR over the full-size pass alone (10-20 % .. 40-50 % masks); a mirrored pair of those two
+# passes on top added at most 0.03 dB more for twice the time, so it does not run.
+VIEW_SCALES = (1.0, 2 / 3)
+
+
+def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def network_pass(module, image, hole, size: tuple[int, int]):
+    """One pass of the network at `size` ((h, w)) on (1, 3, H, W) image and (1, 1, H, W) hole tensors -> its
+    (1, 3, H, W) output, enlarged back to the image's size (bicubic) where it ran smaller."""
+    height, width = hole.shape[-2:]
+    small_h, small_w = size
     device = next(module.parameters()).device
-    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
-    hole = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
-    small_h, small_w = network_size(height, width, max_side)
     if (small_h, small_w) != (height, width):
         small_image = F.interpolate(image, (small_h, small_w), mode="area")
         # A low-resolution pixel any part of which is masked is masked: its average mixes in hole pixels.
@@ -49,6 +61,20 @@ def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SI
         filled = module(small_image.to(device), small_hole.to(device)).float().cpu()[:, :, :small_h, :small_w]
     if (small_h, small_w) != (height, width):
         filled = F.interpolate(filled, (height, width), mode="bicubic", align_corners=False).clamp(0, 1)
+    return filled
+
+
+@torch.no_grad()
+def fill_array(module, rgb: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE,
+               scales=VIEW_SCALES) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 1] and an (H, W) bool mask -> (H, W, 3) float32, known pixels unchanged.
+    The hole gets the mean of the network's passes at `scales` times its working size (see VIEW_SCALES)."""
+    height, width = mask.shape
+    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
+    hole = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    work_h, work_w = network_size(height, width, max_side)
+    sizes = [(max(1, round(work_h * s)), max(1, round(work_w * s))) for s in scales]
+    filled = sum(network_pass(module, image, hole, size) for size in sizes) / len(sizes)
     out = composite(image, filled, hole)[0].permute(1, 2, 0).numpy()
     out[~mask] = rgb[~mask]  # exactly the input's values (no float round trip) where nothing was masked
     return out
@@ -96,5 +122,6 @@ def measure(result_uint8: np.ndarray, original_uint8: np.ndarray, mask: np.ndarr
             "l1": masked_l1(result_uint8, original_uint8, everywhere)}
 
 
-def model_fill_uint8(module, original_uint8: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
-    return photos.to_uint8(fill_array(module, original_uint8.astype(np.float32) / 255, mask, max_side))
+def model_fill_uint8(module, original_uint8: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE,
+                     scales=VIEW_SCALES) -> np.ndarray:
+    return photos.to_uint8(fill_array(module, original_uint8.astype(np.float32) / 255, mask, max_side, scales))

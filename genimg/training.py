@@ -22,7 +22,7 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from . import __version__, checkpoints, data as datasets, imaging, inpainting, masks as free_form, photos, styling
-from . import upscaling, vgg as vgg_lib
+from . import hardware, upscaling, vgg as vgg_lib
 from .models import FAMILIES, build, full_config
 from .models import sr as sr_models
 from .models.gan import Discriminator
@@ -723,7 +723,9 @@ class InpaintTrainer:
         model = self.model.eval()
         scores, rows = [], []
         for crop, mask in self.val_items(photo_folder):
-            result = inpainting.model_fill_uint8(model, crop, mask)
+            # One pass at the crop's size (not the app's two-scale mean): the network's own score, comparable
+            # across the training stages' logs.
+            result = inpainting.model_fill_uint8(model, crop, mask, scales=(1.0,))
             scores.append(inpainting.measure(result, crop, mask)["hole_psnr"])
             shown = crop.copy()
             shown[mask] = (255, 255, 255)
@@ -802,7 +804,8 @@ class StyleTrainer:
         self.vgg = loss_vgg(spec, device)
         self.vgg_source = self.vgg.source
         self.current_step = 0  # set by the training loop before each step: it picks the phase (see step)
-        bf16 = spec["loss_bf16"] and device.type == "cpu"
+        # Only where the CPU computes bfloat16: elsewhere it is emulated and slower than float32.
+        bf16 = spec["loss_bf16"] and device.type == "cpu" and hardware.cpu_computes_bf16()
         self.loss_autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext()
         grams = [styling.style_grams(self.vgg, styling.to_tensor(p).to(device)) for _, p in photo_folder.paintings]
         self.grams = {k: torch.cat([g[k] for g in grams]) for k in styling.STYLE_LAYERS}  # {layer: (styles, C, C)}
@@ -1005,7 +1008,9 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     if is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
 
-    bf16 = device.type == "cuda" or spec.get("cpu_bf16", False)
+    # cpu_bf16 only where the CPU computes bfloat16 (AVX512-BF16, AMX): elsewhere it is emulated, slower than
+    # float32. The card records which one ran (training_dtype).
+    bf16 = device.type == "cuda" or (spec.get("cpu_bf16", False) and hardware.cpu_computes_bf16())
     autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
     real_diversity = (diversity(datasets.to_float(data_set.test_images[:64]) * 2 - 1)
                       if hasattr(data_set, "test_images") else None)  # photo data sets have no test images
@@ -1065,7 +1070,8 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
             "family": spec["family"], "config": {**FAMILIES[spec["family"]][1], **module_config(module)},
             "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in datasets.DATASETS else [],
             "steps": total, "batch_size": spec["batch_size"] * world, "wall_time_s": round(wall_time, 1),
-            "device": device_description(device, world), "command": command, "seed": seed,
+            "device": device_description(device, world), "training_dtype": "bfloat16" if bf16 else "float32",
+            "command": command, "seed": seed,
             "hyperparameters": {**{k: v for k, v in spec.items() if k not in ("family", "dry_run", "grow_from_dir")},
                                 "steps": total},
             "metrics": {**metrics, "final_losses": final}, "warnings": history.get("warnings", []),

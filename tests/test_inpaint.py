@@ -222,6 +222,27 @@ def test_bfloat16_fill_stays_close_to_float32_and_keeps_known_pixels(monkeypatch
     assert np.array_equal(fast[~mask], rgb[~mask]) and np.array_equal(exact[~mask], rgb[~mask])
 
 
+def test_fill_is_the_mean_of_the_full_size_and_two_thirds_passes(monkeypatch):
+    """The shipped inference averages two passes (VIEW_SCALES): the hole is the mean of what each pass alone
+    gives, the passes differ (the 2/3 one really runs smaller), and the known pixels stay exact."""
+    import torch
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)  # float32: the mean is then exact to 1e-6
+    torch.manual_seed(0)
+    model = GatedUNet(width=4, dilations=[2]).eval()
+    torch.nn.init.normal_(model.to_rgb.weight, std=0.3)
+    rgb = np.random.default_rng(2).random((48, 72, 3), dtype=np.float32)
+    mask = np.zeros((48, 72), bool)
+    mask[10:30, 20:50] = True
+    assert inpainting.VIEW_SCALES == (1.0, 2 / 3)
+    both = inpainting.fill_array(model, rgb, mask)
+    full = inpainting.fill_array(model, rgb, mask, scales=(1.0,))
+    smaller = inpainting.fill_array(model, rgb, mask, scales=(2 / 3,))
+    assert np.abs(full - smaller)[mask].max() > 0.01
+    assert np.allclose(both[mask], (full[mask] + smaller[mask]) / 2, atol=1e-6)
+    for out in (both, full, smaller):
+        assert np.array_equal(out[~mask], rgb[~mask])
+
+
 # ----------------------------------------------------------------------------------------------
 # The generative prior
 
