@@ -222,9 +222,9 @@ def test_bfloat16_fill_stays_close_to_float32_and_keeps_known_pixels(monkeypatch
     assert np.array_equal(fast[~mask], rgb[~mask]) and np.array_equal(exact[~mask], rgb[~mask])
 
 
-def test_fill_is_the_mean_of_the_full_size_and_two_thirds_passes(monkeypatch):
+def test_fill_is_the_mean_of_the_full_size_and_half_size_passes(monkeypatch):
     """The shipped inference averages two passes (VIEW_SCALES): the hole is the mean of what each pass alone
-    gives, the passes differ (the 2/3 one really runs smaller), and the known pixels stay exact."""
+    gives, the passes differ (the half-size one really runs smaller), and the known pixels stay exact."""
     import torch
     monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)  # float32: the mean is then exact to 1e-6
     torch.manual_seed(0)
