@@ -740,7 +740,7 @@ class InpaintTrainer:
     def evaluate(self, photo_folder):
         """Hole and whole-image PSNR per mask-ratio bucket on the validation photos (one seeded mask each)."""
         model = self.model.eval()
-        metrics = {"val_images": photo_folder.val_source}
+        metrics = {"val_images": photo_folder.val_source, "view_scales": list(inpainting.VIEW_SCALES)}
         for low, high in free_form.BUCKETS:
             scores = []
             for k, image in enumerate(photo_folder.val):

@@ -35,9 +35,11 @@ fill gets wrong: edges and lines carried on into the hole, shading.
 It was trained on crops of 423 photos (128 pixels, then 256 so that it also sees large holes) with random brush
 strokes and boxes covering 5 to 50 % of each crop, to minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$: the error inside
 the hole $M$ counts six times the error elsewhere. That rewards the most likely colours, so large holes come out
-soft rather than with invented texture. **Only the painted pixels change**: the result is the network's output
-inside the mask and your photo, exactly, everywhere else. Large photos are filled at 768 pixels on the longer
-side and the fill is enlarged into the full-size photo.
+soft rather than with invented texture. The network runs twice, on the photo and on a half-size copy, and the
+hole gets the mean of the two: the half-size pass sees a large hole's far edges closer together, the full-size
+one keeps the detail near its rim. **Only the painted pixels change**: the result is that fill inside the mask
+and your photo, exactly, everywhere else. Large photos are filled at 768 pixels on the longer side and the fill
+is enlarged into the full-size photo.
 
 **Digits and garments: a generative prior** (Yeh et al. 2017). A VAE decoder or a GAN generator turns a 16- or
 64-number code $z$ into a 28x28 image. To fill a hole, search for the code whose image best matches the pixels
