@@ -412,8 +412,9 @@ def inpaint_speed(repeats=10, update_cards=False, model_name=api.INPAINT_PHOTO_M
     if update_cards:
         card = checkpoints.read_card(api.checkpoint_dir(), model_name)
         card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
-                                          "dtype": dtype, "view_scales": list(inpainting.VIEW_SCALES), "command": f"python -m genimg.bench inpaint --model "
-                                                                     f"{model_name} --update-cards"}
+                                          "dtype": dtype, "view_scales": list(inpainting.VIEW_SCALES),
+                                          "command": f"python -m genimg.bench inpaint --model {model_name} "
+                                                     f"--update-cards"}
         checkpoints.write_json(api.checkpoint_dir() / f"{model_name}.json", card)
     return {"median_s_512px": seconds}
 

@@ -36,11 +36,6 @@ def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int
 VIEW_SCALES = (1.0, 0.5)
 
 
-def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int]:
-    scale = min(1.0, max_side / max(height, width))
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
 def network_pass(module, image, hole, size: tuple[int, int]):
     """One pass of the network at `size` ((h, w)) on (1, 3, H, W) image and (1, 1, H, W) hole tensors -> its
     (1, 3, H, W) output, enlarged back to the image's size (bicubic) where it ran smaller."""

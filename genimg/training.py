@@ -723,7 +723,7 @@ class InpaintTrainer:
         model = self.model.eval()
         scores, rows = [], []
         for crop, mask in self.val_items(photo_folder):
-            # One pass at the crop's size (not the app's two-scale mean): the network's own score, comparable
+            # One pass at the crop's size (not the shipped two-pass mean): the network's own score, comparable
             # across the training stages' logs.
             result = inpainting.model_fill_uint8(model, crop, mask, scales=(1.0,))
             scores.append(inpainting.measure(result, crop, mask)["hole_psnr"])
