@@ -342,7 +342,7 @@ def inpaint_quality(data, per_image=1, update_cards=False, figure=None, model_na
     model = api.load(model_name)
     images = [photos.load_rgb(p) for p in files]
     print(f"{model.name} on {data}: {len(images)} images, {per_image} seeded mask(s) per image and bucket; the "
-          f"network's passes at {' and '.join(f'{s:g}' for s in inpainting.VIEW_SCALES)} of its size averaged; "
+          f"network's {inpainting.passes_text()}; "
           f"PSNR (dB) and SSIM on Y, L1 on RGB in [0, 1]; 'hole' = the filled pixels only (SSIM: the hole's "
           f"bounding box)")
     results = {}
@@ -372,7 +372,7 @@ def inpaint_quality(data, per_image=1, update_cards=False, figure=None, model_na
         card = checkpoints.read_card(api.checkpoint_dir(), model.name)
         card["metrics"]["benchmark"] = {
             "data": str(data), "images": len(images), "masks_per_image_and_bucket": per_image,
-            "view_scales": list(inpainting.VIEW_SCALES),
+            "passes": inpainting.passes_record(),
             "command": f"python -m genimg.bench inpaint --data {data} --model {model.name} --update-cards",
             **{bucket: {method: ({k: round(v, 4) for k, v in row.items()} if isinstance(row, dict) else round(row, 3))
                         for method, row in r.items()} for bucket, r in results.items()}}
@@ -406,13 +406,13 @@ def inpaint_speed(repeats=10, update_cards=False, model_name=api.INPAINT_PHOTO_M
     mask = Image.fromarray(masks.bucket_masks(0, 512, 512, 0.3, 0.4, 1)[0].astype(np.uint8) * 255)
     seconds = median_ms(lambda: api.inpaint(photo, mask, model_name), repeats) / 1000
     dtype = hardware.inference_dtype()
-    passes = "+".join(f"{s:g}" for s in inpainting.VIEW_SCALES)
+    passes = "+".join(f"{scale:g}" for scale, _, _ in inpainting.PASSES)
     print(f"\ninpainting speed: 512x512 photo, 30-40 % mask, torch threads {torch.get_num_threads()}, network in "
           f"{dtype} at {passes} of its size, median of {repeats} after a warm-up: {seconds:.3f} s (target <= 1.5 s)")
     if update_cards:
         card = checkpoints.read_card(api.checkpoint_dir(), model_name)
         card["metrics"]["speed_512px"] = {"median_s": round(seconds, 4), "threads": torch.get_num_threads(),
-                                          "dtype": dtype, "view_scales": list(inpainting.VIEW_SCALES),
+                                          "dtype": dtype, "passes": inpainting.passes_record(),
                                           "command": f"python -m genimg.bench inpaint --model {model_name} "
                                                      f"--update-cards"}
         checkpoints.write_json(api.checkpoint_dir() / f"{model_name}.json", card)

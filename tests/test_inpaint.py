@@ -222,24 +222,43 @@ def test_bfloat16_fill_stays_close_to_float32_and_keeps_known_pixels(monkeypatch
     assert np.array_equal(fast[~mask], rgb[~mask]) and np.array_equal(exact[~mask], rgb[~mask])
 
 
-def test_fill_is_the_mean_of_the_full_size_and_half_size_passes(monkeypatch):
-    """The shipped inference averages two passes (VIEW_SCALES): the hole is the mean of what each pass alone
-    gives, the passes differ (the half-size one really runs smaller), and the known pixels stay exact."""
+def test_hole_depth_is_the_distance_to_the_nearest_known_pixel():
     import torch
-    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)  # float32: the mean is then exact to 1e-6
+    bar = torch.zeros(1, 1, 41, 41)
+    bar[..., 10:31, :] = 1  # rows 10-30 across the whole width: outside the image counts as hole
+    depth = inpainting.hole_depth(bar, 40)[0, 0]
+    assert depth[20].eq(11).all() and depth[10].eq(1).all() and depth[30].eq(1).all() and depth[9].eq(0).all()
+    assert inpainting.hole_depth(bar, 4)[0, 0].max() == 4  # capped
+    lone = torch.ones(1, 1, 61, 61)
+    lone[..., 30, 30] = 0  # one known pixel: depth ~ Euclidean distance from it (octagonal, <= 13 % short)
+    depth = inpainting.hole_depth(lone, 60)[0, 0]
+    assert depth[30, 50] == 20 and 0.87 * 200 ** 0.5 <= float(depth[40, 40]) <= 200 ** 0.5
+
+
+def test_fill_blends_the_passes_by_the_pixels_depth(monkeypatch):
+    """The shipped inference (PASSES): deep in a hole the mean of the half and quarter-size passes, at its rim
+    mostly the full-size pass, the weights linear in the depth in between; known pixels exact."""
+    import torch
+    monkeypatch.setattr(hardware, "cpu_computes_bf16", lambda: False)  # float32: the blend is then exact to 1e-6
     torch.manual_seed(0)
     model = GatedUNet(width=4, dilations=[2]).eval()
     torch.nn.init.normal_(model.to_rgb.weight, std=0.3)
-    rgb = np.random.default_rng(2).random((48, 72, 3), dtype=np.float32)
-    mask = np.zeros((48, 72), bool)
-    mask[10:30, 20:50] = True
-    assert inpainting.VIEW_SCALES == (1.0, 0.5)
-    both = inpainting.fill_array(model, rgb, mask)
-    full = inpainting.fill_array(model, rgb, mask, scales=(1.0,))
-    smaller = inpainting.fill_array(model, rgb, mask, scales=(0.5,))
-    assert np.abs(full - smaller)[mask].max() > 0.01
-    assert np.allclose(both[mask], (full[mask] + smaller[mask]) / 2, atol=1e-6)
-    for out in (both, full, smaller):
+    rgb = np.random.default_rng(2).random((160, 192, 3), dtype=np.float32)
+    mask = np.zeros((160, 192), bool)
+    mask[20:140, 40:160] = True  # 120 px square: its centre is 60 px deep, beyond DEEP_FROM
+    assert inpainting.PASSES == ((1.0, 0.75, 0.0), (0.5, 0.25, 0.5), (0.25, 0.0, 0.5)) and inpainting.DEEP_FROM == 32
+    blend = inpainting.fill_array(model, rgb, mask)
+    full, half, quarter = (inpainting.fill_array(model, rgb, mask, passes=((s, 1.0, 1.0),)) for s in (1, 0.5, 0.25))
+    assert np.abs(full - half)[mask].max() > 0.01 and np.abs(half - quarter)[mask].max() > 0.01
+    assert np.allclose(blend[80, 100], (half[80, 100] + quarter[80, 100]) / 2, atol=1e-6)  # deep
+    t = 1 / 32  # the rim row is 1 px deep
+    rim = 0.75 * (1 - t) * full[20, 100] + (0.25 + 0.25 * t) * half[20, 100] + 0.5 * t * quarter[20, 100]
+    assert np.allclose(blend[20, 100], rim, atol=1e-6)
+    t = 16 / 32  # 16 px in from the top edge, far from the sides
+    mid = 0.75 * (1 - t) * full[35, 100] + (0.25 + 0.25 * t) * half[35, 100] + 0.5 * t * quarter[35, 100]
+    assert np.allclose(blend[35, 100], mid, atol=1e-6)
+    assert np.allclose(inpainting.fill_array(model, rgb, mask, passes=inpainting.ONE_PASS), full)
+    for out in (blend, full, half, quarter):
         assert np.array_equal(out[~mask], rgb[~mask])
 
 
@@ -311,7 +330,7 @@ def test_training_batches_are_a_pure_function_of_seed_and_step():
 
 
 def test_training_masks_cover_the_share_the_recipe_asks_for():
-    """mask_ratio (low, high) bounds every training mask: the shipped fine-tune draws 10-50 %, its base 5-50 %."""
+    """mask_ratio (low, high) bounds every training mask: the shipped fine-tunes draw 10-50 %, their base 5-50 %."""
     from genimg import photos
     from genimg.training import MODELS, PhotoCrops
     assert tuple(MODELS["inpaint"]["mask_ratio"]) == (0.1, 0.5)
@@ -321,13 +340,15 @@ def test_training_masks_cover_the_share_the_recipe_asks_for():
     assert bool(((shares >= 0.3) & (shares <= 0.5)).all()), shares
 
 
-def test_shipped_recipe_fine_tunes_the_base_network(tmp_path):
-    """MODELS["inpaint"] starts from inpaint-base's trained weights (a dry-run base here), and says so in its
-    card; without the base checkpoint the error names the command that makes it."""
+def test_recipes_fine_tune_the_base_network_in_turn(tmp_path):
+    """MODELS["inpaint-256"] starts from inpaint-base's trained weights (a dry-run base here), and says so in its
+    card; without the base checkpoint the error names the command that makes it. The shipped recipe grows from
+    inpaint-256 in turn."""
     import torch
     from genimg import checkpoints
     from genimg.training import MODELS, InpaintTrainer, train
-    spec = dict(MODELS["inpaint"], grow_from_dir=str(tmp_path))
+    assert MODELS["inpaint"]["grow_from"] == "inpaint-256" and MODELS["inpaint-256"]["grow_from"] == "inpaint-base"
+    spec = dict(MODELS["inpaint-256"], grow_from_dir=str(tmp_path))
     with pytest.raises(ValueError, match="python train.py inpaint-base --dataset photos"):
         InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
     train("inpaint-base", "photos", dry_run=True, out=tmp_path, run_dir=tmp_path / "run", quiet=True)
@@ -337,8 +358,36 @@ def test_shipped_recipe_fine_tunes_the_base_network(tmp_path):
     assert trainer.card_extras["grown_from"]["sha256"] == card["sha256"]
     weights = trainer.model.state_dict()
     assert weights.keys() == base.keys() and all(torch.equal(weights[k], v) for k, v in base.items())
+    with pytest.raises(ValueError, match="python train.py inpaint-256 --dataset photos"):
+        InpaintTrainer(dict(MODELS["inpaint"], grow_from_dir=str(tmp_path)), "inpaint", 0, torch.device("cpu"), 1)
     shipped_card = genimg.load("inpaint-photos").card  # the conftest dry run of the whole recipe
     assert shipped_card["grown_from"]["name"] == "untrained (--dry-run)"
+
+
+@pytest.mark.parametrize("pixel_loss", ["l1", "l2"])
+def test_pixel_loss_is_the_weighted_absolute_or_squared_error(pixel_loss):
+    """The step's loss is hole_weight x the hole's error + valid_weight x the rest's, both as means over all
+    pixels: absolute for l1, squared for l2 (the shipped recipe's last stage). Checked through the gradient
+    the optimiser receives: plain SGD at lr 1 moves the last layer's bias by minus the loss's gradient."""
+    import torch
+    from genimg.models.inpaint import GatedUNet
+    from genimg.training import MODELS, InpaintTrainer
+    spec = dict(MODELS["inpaint"], pixel_loss=pixel_loss, dry_run=True)
+    trainer = InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+    trainer.optimizers["opt"] = torch.optim.SGD(trainer.model.parameters(), lr=1.0)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(2, 3, 16, 16, generator=generator)
+    holes = (torch.rand(2, 1, 16, 16, generator=generator) > 0.6).float()
+    reference = GatedUNet(**trainer.model.config)
+    reference.load_state_dict(trainer.model.state_dict())
+    error = reference.train()(images, holes) - images
+    term = error.abs() if pixel_loss == "l1" else error ** 2
+    loss = spec["hole_weight"] * (holes * term).mean() + spec["valid_weight"] * ((1 - holes) * term).mean()
+    loss.backward()
+    before = trainer.model.to_rgb.bias.detach().clone()
+    losses = trainer.step((images, holes), None, torch.autocast("cpu", enabled=False))
+    assert ("hole_l2" in losses) == (pixel_loss == "l2")
+    assert torch.allclose(before - trainer.model.to_rgb.bias.detach(), reference.to_rgb.bias.grad, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------
