@@ -2,10 +2,10 @@
 
 - `fill_array` runs the network at a bounded resolution: an image whose longer side exceeds `max_side` is
   shrunk for the network (its mask shrunk so that any partly-masked pixel counts as masked), padded to a
-  multiple of 8, filled, and the fill is enlarged back and composited at full resolution. It runs at that size, at half and at
-  a quarter of it, and each hole pixel gets a mean of the three weighted by its depth (`PASSES`). Known pixels are
-  returned exactly as they came in; only masked pixels change. On a CPU that computes bfloat16 natively
-  (AVX512-BF16 or AMX) the network runs in bfloat16: its pass on a 512x512 photo took 0.43 s instead of 0.75 s
+  multiple of 8, filled, and the fill is enlarged back and composited at full resolution. It runs at that size,
+  at half and at a quarter of it, and each hole pixel gets a mean of the three weighted by its depth (`PASSES`).
+  Known pixels are returned exactly as they came in; only masked pixels change. On a CPU that computes bfloat16
+  natively (AVX512-BF16 or AMX) the network runs in bfloat16: its pass on a 512x512 photo took 0.43 s instead of 0.75 s
   (2 threads), for the same hole PSNR to 0.001 dB on the first 8 Kodak photos in every mask bucket (the
   push-pull start it corrects and the composite stay float32).
 - `classical_fill` is OpenCV's Telea fast-marching inpainting (Telea 2004), an optional dependency of the
@@ -34,10 +34,10 @@ def network_size(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int
 # passes see a large hole's far edges closer together (at half size alone the network beat the full size in the
 # 40-50 % bucket). Chosen on photos the network never trained on and Kodak24 never saw, scikit-image's 11
 # samples (side script, 2 masks per photo and bucket): over the plain mean of the full and half pass (the
-# previous release) +0.10 / +0.10 / +0.10 / +0.11 dB hole PSNR (thresholds of 48 and 64 px: +0.07 to
-# +0.11; 16 px: +0.03 to +0.07); the mean itself was +0.08 / +0.11 / +0.17 / +0.21 dB over the full pass alone. On Kodak24,
-# over the same mean: the 256-pixel network -0.005 / -0.04 / -0.01 / +0.11 dB, the shipped squared-error one
-# +0.04 / +0.05 / +0.03 / +0.15 (README, Inpainting).
+# previous release) +0.10 / +0.10 / +0.10 / +0.11 dB hole PSNR (thresholds of 48 and 64 px: +0.07 to +0.11;
+# 16 px: +0.03 to +0.07); the mean itself was +0.08 / +0.11 / +0.17 / +0.21 dB over the full pass alone. On
+# Kodak24, over the same mean: the 256-pixel network -0.005 / -0.04 / -0.01 / +0.11 dB, the shipped
+# squared-error one +0.04 / +0.05 / +0.03 / +0.15 (README, Inpainting).
 PASSES = ((1.0, 0.75, 0.0), (0.5, 0.25, 0.5), (0.25, 0.0, 0.5))
 DEEP_FROM = 32
 ONE_PASS = ((1.0, 1.0, 1.0),)  # the network alone at its working size (training's validation)
@@ -57,9 +57,9 @@ def passes_text(passes=PASSES) -> str:
 
 def hole_depth(hole, cap: int):
     """(1, 1, H, W) hole (1 = fill) -> each pixel's distance in pixels to the nearest known pixel, capped at `cap`
-    (0 on known pixels). Erosions by a 3x3 square and a 3x3 cross in turn: an octagonal distance, at most 13 % short
-    of the Euclidean one (the blend scored within 0.03 dB for thresholds from 32 to 64 px, see PASSES); outside the image
-    counts as hole, so a hole at the border is as deep as it looks."""
+    (0 on known pixels). Erosions by a 3x3 square and a 3x3 cross in turn: an octagonal distance, at most 13 %
+    short of the Euclidean one (the blend scored within 0.03 dB for thresholds from 32 to 64 px, see PASSES);
+    outside the image counts as hole, so a hole at the border is as deep as it looks."""
     depth, inside = torch.zeros_like(hole), hole.clone()
     for step in range(cap):
         depth += inside

@@ -36,10 +36,12 @@ It was trained on crops of 423 photos (128 pixels, then 256 so that it also sees
 strokes and boxes covering 5 to 50 % of each crop, to minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$ (the error inside
 the hole $M$ counts six times the error elsewhere), and last the same with squared errors, whose best guess is
 the mean of what could be there, the guess PSNR rewards. So large holes come out soft rather than with
-invented texture. The network runs three times, on the photo and on half- and quarter-size
-copies, and each painted pixel gets a mix of the three that depends on how deep inside the hole it lies: near
-the hole's rim mostly the full-size fill, which keeps the detail of the edge it continues; from 32 pixels in,
-the mean of the two smaller ones, which see a large hole's far edges closer together. **Only the painted pixels change**: the result is that fill inside the mask
+invented texture.
+
+The network runs three times, on the photo and on half- and quarter-size copies, and each painted pixel gets a
+mix of the three that depends on how deep inside the hole it lies: near the hole's rim mostly the full-size
+fill, which keeps the detail of the edge it continues; from 32 pixels in, the mean of the two smaller ones,
+which see a large hole's far edges closer together. **Only the painted pixels change**: the result is that fill inside the mask
 and your photo, exactly, everywhere else. Large photos are filled at 768 pixels on the longer side and the fill
 is enlarged into the full-size photo.
 
