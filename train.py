@@ -48,7 +48,7 @@ def main(argv=None):
             grown = ""
             if spec.get("grow_from"):  # deepened (more blocks than its base) or fine-tuned (the same network)
                 grown = f", {'grown' if size else 'fine-tuned'} from {spec['grow_from']}"
-                loss = ", squared error" if spec.get("pixel_loss") == "l2" else ""
+                loss = {"l2": ", squared error", "psnr": ", per-photo PSNR"}.get(spec.get("pixel_loss"), "")
                 grown += "" if size else f" ({spec['patch']}-pixel crops{loss})"
             print(f"{name:<15} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}{size}{grown}")
         print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) "

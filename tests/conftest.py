@@ -38,6 +38,7 @@ def dry_run_dir(tmp_path_factory) -> Path:
             train(model, dataset, dry_run=True, out=out, run_dir=root / "runs" / f"{model}-{dataset}", quiet=True)
     train("inpaint-base", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-base-photos", quiet=True)
     train("inpaint-256", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-256-photos", quiet=True)
+    train("inpaint-l2", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-l2-photos", quiet=True)
     train("inpaint", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-photos", quiet=True)
     return out
 

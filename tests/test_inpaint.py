@@ -342,12 +342,13 @@ def test_training_masks_cover_the_share_the_recipe_asks_for():
 
 def test_recipes_fine_tune_the_base_network_in_turn(tmp_path):
     """MODELS["inpaint-256"] starts from inpaint-base's trained weights (a dry-run base here), and says so in its
-    card; without the base checkpoint the error names the command that makes it. The shipped recipe grows from
-    inpaint-256 in turn."""
+    card; without the base checkpoint the error names the command that makes it. inpaint-l2 grows from
+    inpaint-256 in turn, and the shipped recipe from inpaint-l2."""
     import torch
     from genimg import checkpoints
     from genimg.training import MODELS, InpaintTrainer, train
-    assert MODELS["inpaint"]["grow_from"] == "inpaint-256" and MODELS["inpaint-256"]["grow_from"] == "inpaint-base"
+    assert MODELS["inpaint"]["grow_from"] == "inpaint-l2" and MODELS["inpaint-l2"]["grow_from"] == "inpaint-256"
+    assert MODELS["inpaint-256"]["grow_from"] == "inpaint-base"
     spec = dict(MODELS["inpaint-256"], grow_from_dir=str(tmp_path))
     with pytest.raises(ValueError, match="python train.py inpaint-base --dataset photos"):
         InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
@@ -359,20 +360,25 @@ def test_recipes_fine_tune_the_base_network_in_turn(tmp_path):
     weights = trainer.model.state_dict()
     assert weights.keys() == base.keys() and all(torch.equal(weights[k], v) for k, v in base.items())
     with pytest.raises(ValueError, match="python train.py inpaint-256 --dataset photos"):
+        InpaintTrainer(dict(MODELS["inpaint-l2"], grow_from_dir=str(tmp_path)), "inpaint", 0, torch.device("cpu"), 1)
+    with pytest.raises(ValueError, match="python train.py inpaint-l2 --dataset photos"):
         InpaintTrainer(dict(MODELS["inpaint"], grow_from_dir=str(tmp_path)), "inpaint", 0, torch.device("cpu"), 1)
     shipped_card = genimg.load("inpaint-photos").card  # the conftest dry run of the whole recipe
     assert shipped_card["grown_from"]["name"] == "untrained (--dry-run)"
 
 
-@pytest.mark.parametrize("pixel_loss", ["l1", "l2"])
-def test_pixel_loss_is_the_weighted_absolute_or_squared_error(pixel_loss):
+@pytest.mark.parametrize("pixel_loss", ["l1", "l2", "psnr"])
+def test_pixel_loss_is_the_weighted_absolute_or_squared_error_or_per_photo_psnr(pixel_loss):
     """The step's loss is hole_weight x the hole's error + valid_weight x the rest's, both as means over all
-    pixels: absolute for l1, squared for l2 (the shipped recipe's last stage). Checked through the gradient
-    the optimiser receives: plain SGD at lr 1 moves the last layer's bias by minus the loss's gradient."""
+    pixels: absolute for l1, squared for l2; for psnr (the shipped recipe's last stage) the hole's term is each
+    photo's 10 log10 of its hole's mean squared error (minus its hole PSNR), averaged over the batch. Checked
+    through the gradient the optimiser receives: plain SGD at lr 1 moves the last layer's bias by minus the loss's
+    gradient."""
     import torch
     from genimg.models.inpaint import GatedUNet
     from genimg.training import MODELS, InpaintTrainer
-    spec = dict(MODELS["inpaint"], pixel_loss=pixel_loss, dry_run=True)
+    # valid_weight 0.5: the last stage's is 0 (the composite drops those pixels), but the term must count right
+    spec = dict(MODELS["inpaint"], pixel_loss=pixel_loss, valid_weight=0.5, dry_run=True)
     trainer = InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
     trainer.optimizers["opt"] = torch.optim.SGD(trainer.model.parameters(), lr=1.0)
     generator = torch.Generator().manual_seed(0)
@@ -382,11 +388,16 @@ def test_pixel_loss_is_the_weighted_absolute_or_squared_error(pixel_loss):
     reference.load_state_dict(trainer.model.state_dict())
     error = reference.train()(images, holes) - images
     term = error.abs() if pixel_loss == "l1" else error ** 2
-    loss = spec["hole_weight"] * (holes * term).mean() + spec["valid_weight"] * ((1 - holes) * term).mean()
+    if pixel_loss == "psnr":
+        hole_term = torch.stack([10 * torch.log10(term[i][holes[i].expand(3, -1, -1) > 0].mean()
+                                                  + InpaintTrainer.PSNR_CAP_MSE) for i in range(2)]).mean()
+    else:
+        hole_term = (holes * term).mean()
+    loss = spec["hole_weight"] * hole_term + spec["valid_weight"] * ((1 - holes) * term).mean()
     loss.backward()
     before = trainer.model.to_rgb.bias.detach().clone()
     losses = trainer.step((images, holes), None, torch.autocast("cpu", enabled=False))
-    assert ("hole_l2" in losses) == (pixel_loss == "l2")
+    assert ("hole_l2" in losses) == (pixel_loss == "l2") and ("hole_psnr" in losses) == (pixel_loss == "psnr")
     assert torch.allclose(before - trainer.model.to_rgb.bias.detach(), reference.to_rgb.bias.grad, atol=1e-6)
 
 
