@@ -34,9 +34,9 @@ fill gets wrong: edges and lines carried on into the hole, shading.
 
 It was trained on crops of 423 photos (128 pixels, then 256 so that it also sees large holes) with random brush
 strokes and boxes covering 5 to 50 % of each crop, to minimise $6\,\lVert M \odot (\hat y - y)\rVert_1 + \lVert (1-M) \odot (\hat y - y)\rVert_1$ (the error inside
-the hole $M$ counts six times the error elsewhere), and last the same with squared errors, whose best guess is
-the mean of what could be there, the guess PSNR rewards. So large holes come out soft rather than with
-invented texture.
+the hole $M$ counts six times the error elsewhere), then the same with squared errors, whose best guess is
+the mean of what could be there, the guess PSNR rewards, and last on each crop's PSNR in the hole, averaged over
+the crops, the measure its benchmark reports. So large holes come out soft rather than with invented texture.
 
 The network runs three times, on the photo and on half- and quarter-size copies, and each painted pixel gets a
 mix of the three that depends on how deep inside the hole it lies: near the hole's rim mostly the full-size
