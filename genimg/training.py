@@ -89,12 +89,11 @@ MODELS = {
                        hole_weight=6.0, valid_weight=1.0, pixel_loss="l2", perceptual_weight=0.0,
                        perceptual_layers=["relu1_2", "relu2_2"], cpu_bf16=True),
     # The shipped inpainter: inpaint-l2 fine-tuned on the benchmark's own measure, each photo's hole PSNR
-    # averaged over the batch (pixel_loss="psnr"), same crops and masks, lr 5e-5. valid_weight 0: the composite
-    # throws the network's known pixels away. Summed squared error weighs a photo by its hole's area times its
-    # error, so big, hard holes steer the network; the benchmark's mean PSNR weighs every photo alike. Kodak24
-    # hole PSNR with the shipped blend of passes: +0.01 / +0.00 / +0.04 / +0.02 dB over inpaint-l2; on the
-    # scikit-image samples +0.04 / +0.06 / +0.07 / +0.05 (33.6 min on 2 threads in bf16; trained when this recipe
-    # was called "inpaint-psnr"). Resumed to 7,200 steps it scored no better (README, Inpainting).
+    # averaged over the batch (pixel_loss="psnr", see InpaintTrainer.step), same crops and masks, lr 5e-5.
+    # valid_weight 0: the composite throws the network's known pixels away. Kodak24 hole PSNR with the shipped
+    # blend of passes: +0.01 / +0.00 / +0.04 / +0.02 dB over inpaint-l2; on the scikit-image samples +0.04 /
+    # +0.06 / +0.07 / +0.05 (33.6 min on 2 threads in bf16; trained when this recipe was called "inpaint-psnr").
+    # Resumed to 7,200 steps it scored no better (README, Inpainting).
     "inpaint": dict(family="inpaint", dataset="photos", grow_from="inpaint-l2", steps=3600, batch_size=2,
                     patch=256, photo_side=512, lr=5e-5, betas=(0.9, 0.999), mask_ratio=(0.1, 0.5),
                     hole_weight=1.0, valid_weight=0.0, pixel_loss="psnr", perceptual_weight=0.0,
@@ -671,12 +670,12 @@ class InpaintTrainer:
     steps and trades PSNR for texture, against the target.
     """
     VAL_CROP = 256  # side of the centre crops of validation photos scored while training
-    PSNR_CAP_MSE = 1e-4  # pixel_loss="psnr": an image's hole stops paying much beyond about 40 dB
+    PSNR_CAP_MSE = 1e-4  # pixel_loss="psnr": added to each hole's MSE, so gains past about 40 dB count little
 
     def __init__(self, spec, family, num_classes, device, world):
         self.spec, self.device = spec, device
         self.card_extras = {}
-        if spec.get("grow_from"):  # fine-tuning a trained network (see MODELS["inpaint-256"], ["inpaint-l2"], ["inpaint"])
+        if spec.get("grow_from"):  # fine-tuning a trained network (the inpaint- recipes in MODELS)
             self.model, self.card_extras["grown_from"] = grown_from(spec, spec.get("config"))
         else:
             self.model = build(family, spec.get("config"))
@@ -711,7 +710,8 @@ class InpaintTrainer:
         hole_l1 = (holes * error.abs()).mean()
         valid_l1 = (valid * error.abs()).mean()
         losses = {"hole_l1": hole_l1.item(), "valid_l1": valid_l1.item()}
-        if self.spec.get("pixel_loss", "l1") == "psnr":
+        pixel_loss = self.spec.get("pixel_loss", "l1")
+        if pixel_loss == "psnr":
             # The benchmark's own measure: hole PSNR per image, averaged over images. Squared error summed over
             # the batch weighs each image by its hole's area times its error, so big, hard holes dominate; this
             # weighs every image alike, as the mean PSNR does (10 log10 of the hole's MSE; PSNR_CAP_MSE keeps a
@@ -720,7 +720,7 @@ class InpaintTrainer:
             hole_term = 10 * torch.log10(per_image + self.PSNR_CAP_MSE).mean()
             valid_term = (valid * error ** 2).mean()
             losses["hole_psnr"] = -hole_term.item()
-        elif self.spec.get("pixel_loss", "l1") == "l2":
+        elif pixel_loss == "l2":
             # Squared error: its minimiser is the mean of what could be in the hole, the fill PSNR rewards; L1's
             # is the median. They differ most where the hole is deep and the network is least sure.
             hole_term, valid_term = (holes * error ** 2).mean(), (valid * error ** 2).mean()
