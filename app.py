@@ -6,12 +6,12 @@ import sys
 import gradio as gr
 
 import genimg
-from genimg.ui import generate, interpolate
-from genimg.ui import inpaint, style, upscale
+from genimg.ui import generate, inpaint, interpolate, style, upscale
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
-shipped with it. Every tab has a *How it works* section. Everything runs on the CPU.
+shipped with it. Every tab has a *How it works* section. Small enough to answer in about a second on a CPU;
+they use a GPU where there is one.
 """
 
 
@@ -53,6 +53,8 @@ def main(argv=None):
                              "$GENIMG_VGG_WEIGHTS or torchvision's download on first use")
     parser.add_argument("--no-vgg-download", action="store_true",
                         help="never download VGG16 (without weights, own style images are then off; presets work)")
+    parser.add_argument("--no-mcp", action="store_true",
+                        help="do not serve the endpoints as MCP tools (default: served at /gradio_api/mcp/)")
     args = parser.parse_args(argv)
     if args.checkpoints:
         genimg.set_checkpoint_dir(args.checkpoints)
@@ -64,7 +66,7 @@ def main(argv=None):
     demo = build_demo()
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
-                max_file_size="20mb")
+                max_file_size="20mb", mcp_server=not args.no_mcp)
 
 
 if __name__ == "__main__":

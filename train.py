@@ -11,16 +11,15 @@ import torch
 
 from genimg import checkpoints
 from genimg.data import DATASETS
-from genimg.models import FAMILIES, full_config
-from genimg.training import MODELS, train
+from genimg.registry import FAMILIES, RECIPES, RELEASES
+from genimg.training import train
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", nargs="?", choices=sorted(MODELS), help="what to train (see --list)")
+    parser.add_argument("model", nargs="?", choices=list(RECIPES), help="the recipe to train (see --list)")
     parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos"], default=None,
-                        help="default: fashion-mnist; photos for the super-resolution and inpainting models")
+                        help="default: the recipe's own (photos), else fashion-mnist")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")
     length.add_argument("--epochs", type=float, help="passes over the training set instead of --steps")
@@ -38,21 +37,22 @@ def main(argv=None):
                                               "$GENIMG_VGG_WEIGHTS or torchvision's download")
     parser.add_argument("--dry-run", action="store_true", help="a few steps on tiny synthetic data, in seconds")
     parser.add_argument("--list", action="store_true", help="list what train.py can train and exit")
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.list:
-        print(f"{'model':<15} {'steps':>6} {'batch':>5}  description")
-        for name, spec in MODELS.items():
-            config = full_config(spec["family"], spec.get("config"))
-            size = f" ({config['blocks']} blocks)" if "blocks" in config and spec["family"] == "edsr" else ""
-            grown = ""
-            if spec.get("grow_from"):  # deepened (more blocks than its base) or fine-tuned (the same network)
-                grown = f", {'grown' if size else 'fine-tuned'} from {spec['grow_from']}"
-                loss = {"l2": ", squared error", "psnr": ", per-photo PSNR"}.get(spec.get("pixel_loss"), "")
-                grown += "" if size else f" ({spec['patch']}-pixel crops{loss})"
-            print(f"{name:<15} {spec['steps']:>6} {spec['batch_size']:>5}  {FAMILIES[spec['family']][2]}{size}{grown}")
-        print(f"datasets: {', '.join(DATASETS)}; photos (train/ and val/ folders of photos) "
-              f"for the sr-, inpaint and style models")
+        print(f"{'recipe':<16} {'steps':>6} {'batch':>5}  {'starts from':<16} description")
+        for name, recipe in RECIPES.items():
+            family = FAMILIES[recipe["family"]]
+            print(f"{name:<16} {recipe['steps']:>6} {recipe['batch_size']:>5}  {recipe.get('grow_from', '-'):<16} "
+                  f"{family.description}")
+        print(f"datasets: {', '.join(DATASETS)}; photos (a folder with train/ and val/ photos) for the photo models")
+        print(f"released (checkpoints/): {', '.join(RELEASES)}")
         return 0
     if args.model is None:
         parser.error("name a MODEL to train, or use --list")
@@ -63,7 +63,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.dataset is None:  # each model's own dataset if it has one (the sr- models train on photos)
-        args.dataset = MODELS[args.model].get("dataset", "fashion-mnist")
+        args.dataset = RECIPES[args.model].get("dataset", "fashion-mnist")
     try:
         train(args.model, args.dataset, steps=args.steps, epochs=args.epochs, device=args.device, out=args.out,
               run_dir=args.run_dir, resume=args.resume, seed=args.seed, data=args.data, dry_run=args.dry_run,

@@ -102,6 +102,7 @@ def load(directory: Path, name: str) -> tuple[dict, dict]:
 
 
 def list_names(directory: Path) -> list:
+    """Every checkpoint name with a card in `directory` (for tools; the app lists only the releases)."""
     return sorted(p.stem for p in Path(directory).glob("*.json"))
 
 
@@ -113,3 +114,12 @@ def load_into(module: torch.nn.Module, state: dict, name: str) -> torch.nn.Modul
         first = str(error).splitlines()[0:4]
         raise CheckpointError(f"{name}: tensors do not match the card's model config: {' '.join(first)}") from None
     return module
+
+
+def record_metrics(directory: Path, name: str, key: str, value) -> dict:
+    """Write one measured result into a card's metrics (card["metrics"][key] = value): the one way the bench
+    updates cards. The weights and their checksum are untouched."""
+    card = read_card(directory, name)
+    card.setdefault("metrics", {})[key] = value
+    write_json(Path(directory) / f"{name}.json", card)
+    return card

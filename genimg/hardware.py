@@ -1,5 +1,5 @@
-"""What this machine's CPU can do, asked once: whether inference may run in bfloat16, and the autocast that
-runs a network that way (the upscalers and the inpainter share it)."""
+"""What this machine can do: where a call's networks run (inference_device), whether its CPU may run inference
+in bfloat16, and the autocast that runs a network that way (the upscalers and the inpainter share it)."""
 import functools
 import os
 from pathlib import Path
@@ -29,3 +29,13 @@ def inference_autocast(device: torch.device):
     """bfloat16 autocast for a network's forward pass on a CPU that computes it; a no-op on other CPUs and GPUs.
     Only the layers autocast lists (convolutions, matrix products) change format; the rest stays float32."""
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=device.type == "cpu" and cpu_computes_bf16())
+
+
+def inference_device() -> torch.device:
+    """Where the API's networks run for this call: the GPU when there is one this process may use, else the CPU.
+
+    On a ZeroGPU Space (SPACES_ZERO_GPU set) the main process reports a GPU it cannot use; only inside a
+    @spaces.GPU call, which runs in a worker that has initialised CUDA, is the GPU real."""
+    if os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "true"):
+        return torch.device("cuda" if torch.cuda.is_initialized() else "cpu")
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

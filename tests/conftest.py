@@ -39,7 +39,7 @@ def dry_run_dir(tmp_path_factory) -> Path:
     train("inpaint-base", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-base-photos", quiet=True)
     train("inpaint-256", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-256-photos", quiet=True)
     train("inpaint-l2", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-l2-photos", quiet=True)
-    train("inpaint", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-photos", quiet=True)
+    train("inpaint-psnr", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-psnr-photos", quiet=True)
     return out
 
 

@@ -183,9 +183,9 @@ def test_linear_and_spherical_paths_differ_in_the_middle():
 
 def test_slerp_keeps_the_norm_of_orthogonal_codes():
     a, b = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])
-    middle = genimg.api.slerp(a, b, torch.tensor([[0.5]]))
+    middle = genimg.api.generation.slerp(a, b, torch.tensor([[0.5]]))
     torch.testing.assert_close(middle, torch.tensor([[math.sqrt(0.5), math.sqrt(0.5)]]))
-    same_direction = genimg.api.slerp(a, 2 * a, torch.tensor([[0.5]]))  # parallel codes: the linear path
+    same_direction = genimg.api.generation.slerp(a, 2 * a, torch.tensor([[0.5]]))  # parallel codes: the linear path
     torch.testing.assert_close(same_direction, torch.tensor([[1.5, 0.0]]))
 
 
@@ -249,3 +249,19 @@ def test_classify_without_a_classifier(tmp_path):
     genimg.set_checkpoint_dir(tmp_path)  # restored by the checkpoint_dir fixture
     with pytest.raises(ValueError, match="classifier-mnist"):
         genimg.classify([], "mnist")
+
+
+def test_calls_run_where_the_process_may_use_a_device(monkeypatch, checkpoint_dir):
+    """The API's networks run on hardware.inference_device(): the CPU here; on a ZeroGPU Space's main process,
+    which reports a GPU it cannot use, the CPU too (only a @spaces.GPU worker has initialised CUDA)."""
+    import torch
+
+    from genimg import hardware
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert hardware.inference_device() == torch.device("cuda" if torch.cuda.is_initialized() else "cpu")
+    monkeypatch.delenv("SPACES_ZERO_GPU")
+    expected = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert hardware.inference_device() == expected
+    model = genimg.load("dcgan-mnist")
+    assert next(model.net().parameters()).device.type == expected.type
+    assert genimg.generate(model, n=2, seed=0)[0].size == (28, 28)  # the images come back as PIL, from any device

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
+from conftest import ROOT, free_port
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -14,8 +15,6 @@ import genimg.ui.common
 from genimg.ui.common import EVERY_CLASS
 from genimg.ui.generate import controls_for, generate_grid, manifold_map
 from genimg.ui.interpolate import classes_for, interpolate_frames
-
-from conftest import ROOT, free_port
 
 
 @pytest.fixture(scope="module", autouse=True)

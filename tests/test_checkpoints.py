@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import genimg
-from genimg import checkpoints
+from genimg import checkpoints, registry
 from genimg.checkpoints import CARD_KEYS, CheckpointError
 
 CARD = {"family": "vae", "config": {"z_dim": 2, "width": 4}, "dataset": "mnist", "steps": 1, "wall_time_s": 0.1,
@@ -140,13 +140,18 @@ def test_loaded_model_matches_its_card(own_copy):
 def test_models_lists_a_broken_checkpoint_as_unavailable(own_copy):
     path = own_copy / "vae-mnist.safetensors"
     path.write_bytes(path.read_bytes()[:-16])
+    (own_copy / "cgan-mnist.json").unlink()  # a card deleted: its weights are not served, and that is said
     listing = genimg.models()
-    assert sorted(listing) == sorted(p.stem for p in own_copy.glob("*.json"))  # every card, broken or not
+    assert list(listing) == registry.RELEASES  # every release, broken, missing or not, and nothing else
     broken = listing["vae-mnist"]
     assert broken["available"] is False and "corrupt" in broken["error"]
+    assert listing["cgan-mnist"]["available"] is False and "cgan-mnist" in listing["cgan-mnist"]["error"]
+    present = {p.stem for p in own_copy.glob("*.json")}
     for name, entry in listing.items():
-        if name != "vae-mnist":
+        if name in present and name != "vae-mnist":
             assert entry["available"] is True and entry["error"] is None, name
+        if name not in present:
+            assert entry["available"] is False, name
     assert listing["vae2d-mnist"]["family"] == "vae2d" and listing["vae2d-mnist"]["dataset"] == "mnist"
     assert "test_neg_elbo_nats" in listing["vae2d-mnist"]["metrics"]
     assert genimg.generate("vae2d-mnist", n=1)  # the others still work

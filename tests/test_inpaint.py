@@ -2,20 +2,20 @@
 bad input), the generative-prior search, the training step, the tab's functions and the app through
 gradio_client. Uses the dry-run checkpoints of conftest.py (never the shipped ones)."""
 import sys
-import warnings
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
+from conftest import ROOT, free_port
 from PIL import Image
 from safetensors import safe_open
 
 import genimg
-from genimg import hardware, inpainting, masks
-from genimg.models.inpaint import GatedUNet
+from genimg import hardware, masks
+from genimg.families.inpaint import fill as inpainting
+from genimg.families.inpaint.network import GatedUNet
 
-from conftest import ROOT, free_port
 pytestmark = pytest.mark.usefixtures("checkpoint_dir")
 
 
@@ -96,7 +96,7 @@ def test_mask_is_any_nonzero_pixel_of_any_mode():
     painted[2:6, 2:6, 3] = 1  # only alpha set: still nonzero, so masked
     out = genimg.inpaint(image, Image.fromarray(painted, "RGBA"))
     assert np.array_equal(np.asarray(out)[10:, 10:], np.asarray(image)[10:, 10:])
-    assert genimg.api.read_mask(Image.fromarray(painted, "RGBA"), (40, 30)).sum() == 16
+    assert genimg.api.inpainting.read_mask(Image.fromarray(painted, "RGBA"), (40, 30)).sum() == 16
 
 
 def test_empty_mask_returns_the_image_unchanged_and_says_so():
@@ -163,7 +163,8 @@ def test_bench_measures_a_named_network_on_a_folder(tmp_path, capsys):
 
 def test_smooth_fill_keeps_known_pixels_and_fills_from_them():
     import torch
-    from genimg.models.inpaint import smooth_fill
+
+    from genimg.families.inpaint.network import smooth_fill
     rng = np.random.default_rng(1)
     image = torch.from_numpy(rng.random((2, 3, 37, 50), dtype=np.float32))
     mask = torch.from_numpy(np.stack(masks.bucket_masks(0, 37, 50, 0.4, 0.5, 2)).astype(np.float32))[:, None]
@@ -184,7 +185,8 @@ def test_smooth_fill_keeps_known_pixels_and_fills_from_them():
 def test_an_untrained_network_is_the_smooth_fill():
     """The correction starts at zero: before training, the network returns the classical fill exactly."""
     import torch
-    from genimg.models.inpaint import smooth_fill
+
+    from genimg.families.inpaint.network import smooth_fill
     model = GatedUNet(width=4, dilations=[2]).eval()
     image = torch.rand(1, 3, 32, 32)
     mask = torch.zeros(1, 1, 32, 32)
@@ -226,7 +228,7 @@ def test_loaded_photo_network_runs_channels_last_with_the_same_fill():
     """genimg.load keeps the photo network's weights in channels-last order (faster float32 convolutions on a
     CPU); its fill matches that of the same weights in the default order."""
     import torch
-    loaded = genimg.load("inpaint-photos").module
+    loaded = genimg.load("inpaint-psnr-photos").module
     assert all(p.is_contiguous(memory_format=torch.channels_last) for p in loaded.parameters() if p.dim() == 4)
     plain = GatedUNet(**loaded.config).eval()
     plain.load_state_dict({k: v.contiguous() for k, v in loaded.state_dict().items()})
@@ -304,7 +306,7 @@ def test_prior_search_lowers_the_error_on_known_pixels():
     known = ~hole.numpy()
 
     def error(steps):
-        out = genimg.api.latent_search(model, torch.from_numpy(target), hole, seed=0, steps=steps).numpy()
+        out = genimg.api.inpainting.latent_search(model, torch.from_numpy(target), hole, seed=0, steps=steps).numpy()
         return float(((out - target) ** 2)[known].mean())
 
     assert error(60) < error(1)
@@ -322,18 +324,18 @@ def test_prior_on_a_larger_image_keeps_its_size():
 
 
 def test_checkpoint_has_no_vgg_weights_and_a_card(checkpoint_dir):
-    path = Path(checkpoint_dir) / "inpaint-photos.safetensors"
+    path = Path(checkpoint_dir) / "inpaint-psnr-photos.safetensors"
     with safe_open(str(path), "pt") as f:
         keys = list(f.keys())
     assert keys and not any("vgg" in k or k.startswith("features.") for k in keys)
-    card = genimg.api.load("inpaint-photos").card
+    card = genimg.api.load("inpaint-psnr-photos").card
     assert card["family"] == "inpaint" and "10-20%" in card["metrics"]
     assert path.stat().st_size < 10e6
 
 
 def test_training_batches_are_a_pure_function_of_seed_and_step():
     from genimg import photos
-    from genimg.training import PhotoCrops
+    from genimg.families.inpaint.trainer import PhotoCrops
     folder = photos.synthetic_photos()
     a, b = PhotoCrops(folder, 32, 4, 0, 0, 1), PhotoCrops(folder, 32, 4, 0, 0, 1)
     (ia, ma), _ = a(7)
@@ -347,8 +349,9 @@ def test_training_batches_are_a_pure_function_of_seed_and_step():
 def test_training_masks_cover_the_share_the_recipe_asks_for():
     """mask_ratio (low, high) bounds every training mask: the shipped fine-tunes draw 10-50 %, their base 5-50 %."""
     from genimg import photos
-    from genimg.training import MODELS, PhotoCrops
-    assert tuple(MODELS["inpaint"]["mask_ratio"]) == (0.1, 0.5)
+    from genimg.families.inpaint.trainer import PhotoCrops
+    from genimg.registry import RECIPES as MODELS
+    assert tuple(MODELS["inpaint-psnr"]["mask_ratio"]) == (0.1, 0.5)
     (images, holes), _ = PhotoCrops(photos.synthetic_photos(), 64, 6, 0, 0, 1, mask_ratio=(0.3, 0.5))(3)
     shares = holes.mean(dim=(1, 2, 3))
     assert holes.shape == (6, 1, 64, 64) and images.shape == (6, 3, 64, 64)
@@ -360,25 +363,29 @@ def test_recipes_fine_tune_the_base_network_in_turn(tmp_path):
     card; without the base checkpoint the error names the command that makes it. inpaint-l2 grows from
     inpaint-256 in turn, and the shipped recipe from inpaint-l2."""
     import torch
+
     from genimg import checkpoints
-    from genimg.training import MODELS, InpaintTrainer, train
-    assert MODELS["inpaint"]["grow_from"] == "inpaint-l2" and MODELS["inpaint-l2"]["grow_from"] == "inpaint-256"
+    from genimg.families.inpaint.trainer import InpaintTrainer
+    from genimg.registry import FAMILIES
+    from genimg.registry import RECIPES as MODELS
+    from genimg.training import train
+    assert MODELS["inpaint-psnr"]["grow_from"] == "inpaint-l2" and MODELS["inpaint-l2"]["grow_from"] == "inpaint-256"
     assert MODELS["inpaint-256"]["grow_from"] == "inpaint-base"
     spec = dict(MODELS["inpaint-256"], grow_from_dir=str(tmp_path))
     with pytest.raises(ValueError, match="python train.py inpaint-base --dataset photos"):
-        InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+        InpaintTrainer(spec, FAMILIES["inpaint"], None, torch.device("cpu"), 1)
     train("inpaint-base", "photos", dry_run=True, out=tmp_path, run_dir=tmp_path / "run", quiet=True)
-    trainer = InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+    trainer = InpaintTrainer(spec, FAMILIES["inpaint"], None, torch.device("cpu"), 1)
     base, card = checkpoints.load(tmp_path, "inpaint-base-photos")
     assert trainer.card_extras["grown_from"]["name"] == "inpaint-base-photos"
     assert trainer.card_extras["grown_from"]["sha256"] == card["sha256"]
     weights = trainer.model.state_dict()
     assert weights.keys() == base.keys() and all(torch.equal(weights[k], v) for k, v in base.items())
     with pytest.raises(ValueError, match="python train.py inpaint-256 --dataset photos"):
-        InpaintTrainer(dict(MODELS["inpaint-l2"], grow_from_dir=str(tmp_path)), "inpaint", 0, torch.device("cpu"), 1)
+        InpaintTrainer(dict(MODELS["inpaint-l2"], grow_from_dir=str(tmp_path)), FAMILIES["inpaint"], None, torch.device("cpu"), 1)
     with pytest.raises(ValueError, match="python train.py inpaint-l2 --dataset photos"):
-        InpaintTrainer(dict(MODELS["inpaint"], grow_from_dir=str(tmp_path)), "inpaint", 0, torch.device("cpu"), 1)
-    shipped_card = genimg.load("inpaint-photos").card  # the conftest dry run of the whole recipe
+        InpaintTrainer(dict(MODELS["inpaint-psnr"], grow_from_dir=str(tmp_path)), FAMILIES["inpaint"], None, torch.device("cpu"), 1)
+    shipped_card = genimg.load("inpaint-psnr-photos").card  # the conftest dry run of the last stage
     assert shipped_card["grown_from"]["name"] == "untrained (--dry-run)"
 
 
@@ -390,11 +397,14 @@ def test_pixel_loss_is_the_weighted_absolute_or_squared_error_or_per_photo_psnr(
     through the gradient the optimiser receives: plain SGD at lr 1 moves the last layer's bias by minus the loss's
     gradient."""
     import torch
-    from genimg.models.inpaint import GatedUNet
-    from genimg.training import MODELS, InpaintTrainer
+
+    from genimg.families.inpaint.network import GatedUNet
+    from genimg.families.inpaint.trainer import InpaintTrainer
+    from genimg.registry import FAMILIES
+    from genimg.registry import RECIPES as MODELS
     # valid_weight 0.5: the last stage's is 0 (the composite drops those pixels), but the term must count right
-    spec = dict(MODELS["inpaint"], pixel_loss=pixel_loss, valid_weight=0.5, dry_run=True)
-    trainer = InpaintTrainer(spec, "inpaint", 0, torch.device("cpu"), 1)
+    spec = dict(MODELS["inpaint-psnr"], pixel_loss=pixel_loss, valid_weight=0.5, dry_run=True)
+    trainer = InpaintTrainer(spec, FAMILIES["inpaint"], None, torch.device("cpu"), 1)
     trainer.optimizers["opt"] = torch.optim.SGD(trainer.model.parameters(), lr=1.0)
     generator = torch.Generator().manual_seed(0)
     images = torch.rand(2, 3, 16, 16, generator=generator)
@@ -468,7 +478,7 @@ def test_app_through_gradio_client(tmp_path):
             assert np.array_equal(np.asarray(out.convert("RGB"))[known], np.asarray(source)[known])
         with Image.open(mask_png) as mask:
             assert np.array_equal(np.asarray(mask) > 0, ~known)
-        assert "inpaint-photos" in info
+        assert "inpaint-psnr-photos" in info
         empty = {"background": handle_file(str(tmp_path / "photo.png")),
                  "layers": [handle_file(str(tmp_path / "empty.png"))], "composite": None}
         *_, info = client.predict(empty, "Photo network", 0, api_name="/inpaint")

@@ -3,9 +3,11 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from genimg.models import FAMILIES, Classifier, Discriminator, Generator, VAE, build
-from genimg.models.gan import truncated_normal
-from genimg.models.vae import vae_loss
+from genimg.api.generation import truncated_normal
+from genimg.families.classifier import Classifier
+from genimg.families.gan import Discriminator, Generator
+from genimg.families.vae import VAE, vae_loss
+from genimg.registry import FAMILIES, build
 
 
 def tiny_batch(n=8, seed=0):
@@ -153,3 +155,19 @@ def test_discriminator_step_lowers_hinge_loss(num_classes):
         return F.relu(1 - m(real, labels)).mean() + F.relu(1 + m(fake, labels)).mean()
 
     one_step_lowers(d, hinge)
+
+
+def test_network_defaults_are_the_shipped_configuration():
+    """A network built with no arguments is the one that ships (width, depth...), except in what tells apart the
+    families sharing it (dcgan/cgan: num_classes; vae/vae2d: z_dim)."""
+    import inspect
+    by_network = {}
+    for family in FAMILIES.values():
+        by_network.setdefault(family.network, []).append(family.config)
+    for network, configs in by_network.items():
+        defaults = {name: p.default for name, p in inspect.signature(network).parameters.items()}
+        for key in configs[0]:
+            values = [config[key] for config in configs]
+            if all(value == values[0] for value in values):
+                default = list(defaults[key]) if isinstance(defaults[key], tuple) else defaults[key]
+                assert default == values[0], (network.__name__, key)

@@ -5,10 +5,10 @@ from PIL import Image
 
 import genimg
 import genimg.api
-from genimg import checkpoints
+from genimg import checkpoints, registry
 
 SHIPPED = checkpoints.DEFAULT_DIR
-NAMES = checkpoints.list_names(SHIPPED) if SHIPPED.is_dir() else []
+NAMES = registry.RELEASES
 CARD_FIELDS = ("family", "config", "dataset", "steps", "wall_time_s", "device", "command", "metrics", "genimg_version")
 
 
@@ -30,12 +30,19 @@ def test_shipped_checkpoint(shipped, name):
     assert not missing, f"{name}.json lacks {missing}"
     assert isinstance(card["steps"], int) and card["steps"] > 0
     assert card["command"] and card["device"] and isinstance(card["metrics"], dict)
-    if model.family in genimg.api.GENERATORS:
+    assert [stage["checkpoint"] for stage in card["stages"]][-1] == name  # the chain of stages ends here
+    if model.kind in genimg.GENERATOR_KINDS:
         images = genimg.generate(model, n=4, seed=0)
         assert [im.size for im in images] == [(28, 28)] * 4
-    if model.family == "inpaint":
+    if model.kind == "inpainter":
         image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8))
         mask = np.zeros((40, 60), bool)
         mask[10:30, 20:40] = True
         out = genimg.inpaint(image, mask, name)
         assert out.size == (60, 40) and np.array_equal(np.asarray(out)[~mask], np.asarray(image)[~mask])
+
+
+def test_checkpoints_folder_holds_the_releases_and_nothing_else():
+    """checkpoints/ ships exactly what the app serves (registry.RELEASES): no intermediate training stage."""
+    assert sorted(checkpoints.list_names(SHIPPED)) == sorted(registry.RELEASES)
+    assert sorted(p.stem for p in SHIPPED.glob("*.safetensors")) == sorted(registry.RELEASES)

@@ -8,15 +8,17 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, free_port
 from PIL import Image
 
 import genimg
 import genimg.api
-from genimg import styling, vgg as vgg_lib
-from genimg.models.style import StyleNetwork
-from genimg.training import MODELS, StyleCrops, StyleTrainer
-
-from conftest import ROOT, free_port
+from genimg import vgg as vgg_lib
+from genimg.families.style import losses as styling
+from genimg.families.style.network import StyleNetwork
+from genimg.families.style.trainer import StyleCrops, StyleTrainer
+from genimg.registry import FAMILIES
+from genimg.registry import RECIPES as MODELS
 
 
 def photo(width=37, height=29, mode="RGB", seed=0) -> Image.Image:
@@ -79,7 +81,7 @@ def test_training_first_reproduces_photos_then_paints_with_fresh_adam_moments():
     folder = genimg.photos.synthetic_photos()
     folder.paintings = [("x", np.random.default_rng(0).random((32, 32, 3), np.float32)),
                         ("y", np.random.default_rng(1).random((32, 32, 3), np.float32))]
-    trainer = StyleTrainer(spec, "style", 2, torch.device("cpu"), 1, photo_folder=folder)
+    trainer = StyleTrainer(spec, FAMILIES["style"], folder, torch.device("cpu"), 1)
     x, styles = torch.rand(2, 3, 32, 32), torch.tensor([0, 1])
     adam = trainer.optimizers["opt"]
     for step in (0, 1):
@@ -293,9 +295,9 @@ def test_real_training_needs_vgg_weights(tmp_path, monkeypatch):
     folder = genimg.photos.synthetic_photos()
     folder.paintings = [("x", np.zeros((8, 8, 3), np.float32))]
     with pytest.raises(vgg_lib.VGGUnavailable, match="does not exist"):
-        StyleTrainer(spec, "style", 1, torch.device("cpu"), 1, photo_folder=folder)
+        StyleTrainer(spec, FAMILIES["style"], folder, torch.device("cpu"), 1)
     with pytest.raises(vgg_lib.VGGUnavailable, match="does not exist"):  # a dry run too, when weights were named
-        StyleTrainer(dict(spec, dry_run=True), "style", 1, torch.device("cpu"), 1, photo_folder=folder)
+        StyleTrainer(dict(spec, dry_run=True), FAMILIES["style"], folder, torch.device("cpu"), 1)
 
 
 def test_train_py_accepts_vgg_weights(tmp_path):

@@ -10,16 +10,15 @@ import time
 import pytest
 import torch
 import torch.distributed as dist
+from conftest import ROOT, free_port
 from safetensors import safe_open
 from safetensors.torch import load_file
 
 import genimg
-from genimg import checkpoints, training
-from genimg.training import MODELS, train
-
-from conftest import ROOT, free_port
-
 import train as train_script  # train.py at the repo root
+from genimg import checkpoints, registry, training
+from genimg.registry import RECIPES as MODELS
+from genimg.training import train
 
 
 def weights(folder, name):
@@ -104,12 +103,12 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("model, dataset, trainer", [("classifier", "mnist", "ClassifierTrainer"),
-                                                     ("sr-fast", "photos", "SRTrainer")])
-def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch, model, dataset, trainer):
+@pytest.mark.parametrize("model, dataset", [("classifier", "mnist"), ("sr-fast", "photos")])
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, monkeypatch, model, dataset):
     """Stopped after step 4, resumed from step 3's state == 6 steps in one go (cosine lr, random augmentation)."""
     train(model, dataset, steps=6, dry_run=True, out=tmp_path / "whole", run_dir=tmp_path / "run-whole", quiet=True)
-    real_step, calls = getattr(training, trainer).step, []
+    trainer = registry.FAMILIES[registry.RECIPES[model]["family"]].trainer
+    real_step, calls = trainer.step, []
 
     def crashing_step(self, *args):
         calls.append(1)
@@ -117,12 +116,12 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, mon
             raise Interrupted
         return real_step(self, *args)
 
-    monkeypatch.setattr(getattr(training, trainer), "step", crashing_step)
+    monkeypatch.setattr(trainer, "step", crashing_step)
     with pytest.raises(Interrupted):
         train(model, dataset, steps=6, dry_run=True, out=tmp_path / "split", run_dir=tmp_path / "run-split",
               quiet=True)
     assert not (tmp_path / "split").exists()
-    monkeypatch.setattr(getattr(training, trainer), "step", real_step)
+    monkeypatch.setattr(trainer, "step", real_step)
     train(model, dataset, steps=6, dry_run=True, resume=True, out=tmp_path / "split",
           run_dir=tmp_path / "run-split", quiet=True)
     name = f"{model}-{dataset}"

@@ -5,18 +5,45 @@ from pathlib import Path
 
 import gradio as gr
 
-FAMILY_CHOICES = {"DCGAN": "dcgan", "Conditional GAN": "cgan", "VAE": "vae", "VAE (2-D latent)": "vae2d"}
+import genimg
+
+try:
+    # On a ZeroGPU Space, spaces.GPU gives the decorated call a GPU for its length (in a worker process);
+    # anywhere else (SPACES_ZERO_GPU unset) it returns the function itself, so the app runs unchanged on a CPU.
+    # Put @gpu above @user_errors: a gr.Error raised in the worker reaches the person, other errors do not.
+    from spaces import GPU as gpu
+except ImportError:  # `spaces` not installed: the same no-op, used as @gpu or @gpu(duration=...)
+    def gpu(fn=None, **_):
+        return fn if fn is not None else (lambda f: f)
+
 DATASET_CHOICES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist"}
 EVERY_CLASS = "(one of each)"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "genimg"
 
 
+def generator_families() -> dict:
+    """{menu label: a released generator family's entry in genimg.models()}, in registry order."""
+    return {entry["label"]: entry for entry in genimg.models(check=False).values()
+            if entry["kind"] in genimg.GENERATOR_KINDS}
+
+
+def conditional_label() -> str:
+    """The menu label of the conditional generator: the tabs open on it (a class per column is the best show)."""
+    return next(label for label, entry in generator_families().items() if entry["kind"] == "conditional-generator")
+
+
+def generator_entry(family_label: str) -> dict:
+    families = generator_families()
+    if family_label not in families:
+        raise gr.Error(f"Unknown model {family_label!r}; choose one of {', '.join(families)}.")
+    return families[family_label]
+
+
 def checkpoint_name(family_label: str, dataset_label: str) -> str:
-    if family_label not in FAMILY_CHOICES:
-        raise gr.Error(f"Unknown model {family_label!r}; choose one of {', '.join(FAMILY_CHOICES)}.")
+    entry = generator_entry(family_label)
     if dataset_label not in DATASET_CHOICES:
         raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(DATASET_CHOICES)}.")
-    return f"{FAMILY_CHOICES[family_label]}-{DATASET_CHOICES[dataset_label]}"
+    return genimg.find(entry["family"], DATASET_CHOICES[dataset_label]).name
 
 
 def user_errors(fn):

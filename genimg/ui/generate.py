@@ -2,11 +2,9 @@
 import gradio as gr
 
 import genimg
-from genimg import imaging
-from genimg.data import class_names
 
-from .common import (DATASET_CHOICES, EVERY_CLASS, FAMILY_CHOICES, checkpoint_name, class_choices,
-                     output_path, user_errors)
+from .common import (DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
+                     generator_entry, generator_families, gpu, output_path, user_errors)
 
 HOW_IT_WORKS = r"""
 **DCGAN.** A generator $G$ turns a random code $z \sim \mathcal N(0, I)$ into an image; a discriminator $D$
@@ -33,20 +31,35 @@ Under each image: the label and confidence of a separate CNN classifier trained 
 """
 
 
+@gpu
 @user_errors
 def generate_grid(family_label, dataset_label, class_label, seed, count, truncation, temperature):
-    """-> (grid PNG path shown, same PNG for download, caption markdown)."""
+    """Draw a grid of 28x28 grayscale images from one of the shipped generators (GAN or VAE, trained on MNIST digits
+    or Fashion-MNIST clothes), each captioned with the label and confidence of a separate classifier.
+
+    Args:
+        family_label: the generator, by its menu name (the conditional GAN is the one that takes a class).
+        dataset_label: what it was trained on: "Fashion-MNIST" (clothes) or "MNIST" (handwritten digits).
+        class_label: conditional GAN only: the class to draw ("Sneaker", "7", ...) or "(one of each)"; other models ignore it.
+        seed: a whole number >= 0; the same seed and settings always give the same images.
+        count: how many images, 1 to 64.
+        truncation: GANs only: redraw latent values beyond +-t, 0 = off; smaller t gives more typical, less varied images.
+        temperature: VAEs only: the spread of the latent codes, 1 = as trained; lower is safer and blurrier (0 to 2).
+    Returns:
+        the grid as a PNG file, the same PNG for download, and a markdown line naming the model, seed and training.
+    """
     model = genimg.load(checkpoint_name(family_label, dataset_label))
     label = class_label if model.conditional and class_label not in (None, "", EVERY_CLASS) else None
+    gan = model.record.latent_knob == "truncation"
     images = genimg.generate(model, n=count, seed=seed, label=label,
-                             truncation=(truncation or None) if model.is_gan else None,
-                             temperature=temperature if not model.is_gan else None)
+                             truncation=(truncation or None) if gan else None,
+                             temperature=temperature if not gan else None)
     try:
         captions = [f"{name} {confidence:.0%}" for name, confidence in genimg.classify(images, model.dataset)]
         note = "Under each image: the classifier's label and confidence."
     except ValueError as error:  # the classifier is unavailable: show the samples without labels
         captions, note = None, f"Labels unavailable: {error}"
-    picture = imaging.grid(images, columns=min(8, len(images)), scale=4, captions=captions)
+    picture = genimg.grid(images, columns=min(8, len(images)), scale=4, captions=captions)
     path = output_path(".png")
     picture.save(path)
     card = model.card
@@ -57,8 +70,17 @@ def generate_grid(family_label, dataset_label, class_label, seed, count, truncat
 
 @user_errors
 def manifold_map(dataset_label, size):
-    """-> PNG path of the 2-D VAE's decoded latent grid."""
-    picture = genimg.manifold(checkpoint_name("VAE (2-D latent)", dataset_label), size=size, scale=2)
+    """Map the 2-D latent space of the VAE with a 2-number code: decode a size x size grid of codes spread over the
+    plane into one image, showing how the model lays out the dataset's classes.
+
+    Args:
+        dataset_label: "Fashion-MNIST" (clothes) or "MNIST" (handwritten digits).
+        size: the number of codes along each side of the grid, 4 to 30.
+    Returns:
+        the map as a PNG file.
+    """
+    with_map = next(label for label, entry in generator_families().items() if entry["latent_map"])
+    picture = genimg.manifold(checkpoint_name(with_map, dataset_label), size=size, scale=2)
     path = output_path(".png")
     picture.save(path)
     return path
@@ -66,23 +88,24 @@ def manifold_map(dataset_label, size):
 
 def controls_for(family_label, dataset_label):
     """Show the controls that apply to the chosen model (class, truncation, temperature, manifold map)."""
-    family = FAMILY_CHOICES.get(family_label, "dcgan")
-    gan = family in ("dcgan", "cgan")
-    return (gr.update(visible=family == "cgan", choices=class_choices(dataset_label, class_names), value=EVERY_CLASS),
-            gr.update(visible=gan), gr.update(visible=not gan), gr.update(visible=family == "vae2d"))
+    entry = generator_entry(family_label)
+    gan = entry["latent_knob"] == "truncation"
+    conditional = entry["kind"] == "conditional-generator"
+    return (gr.update(visible=conditional, choices=class_choices(dataset_label, genimg.class_names), value=EVERY_CLASS),
+            gr.update(visible=gan), gr.update(visible=not gan), gr.update(visible=entry["latent_map"]))
 
 
 def build_tab():
     with gr.Tab("Generate", id="generate"):
         with gr.Row():
             with gr.Column(scale=1):
-                family = gr.Dropdown(choices=list(FAMILY_CHOICES), value="Conditional GAN", label="Model")
+                family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")
                 dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
                 # allow_custom_value: the choices shown are Fashion-MNIST's until the dataset changes, but an API
                 # call names MNIST's classes directly; genimg checks the class and explains a wrong one.
-                label = gr.Dropdown(choices=class_choices("Fashion-MNIST", class_names), value=EVERY_CLASS,
+                label = gr.Dropdown(choices=class_choices("Fashion-MNIST", genimg.class_names), value=EVERY_CLASS,
                                     label="Class", visible=True, allow_custom_value=True)
-                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.api.MAX_SEED)
+                seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED)
                 count = gr.Slider(minimum=1, maximum=64, value=32, step=1, label="Number of images")
                 truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")
                 temperature = gr.Slider(minimum=0, maximum=2, value=1, step=0.05, label="Temperature", visible=False)

@@ -6,18 +6,24 @@ import numpy as np
 from PIL import Image
 
 import genimg
-from genimg import api
 
-from .common import save_png, user_errors
+from .common import gpu, save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
-MODEL_CHOICES = {
-    "Photo network": "photo",
-    "VAE prior (MNIST digit)": "vae-mnist",
-    "GAN prior (MNIST digit)": "dcgan-mnist",
-    "VAE prior (Fashion-MNIST garment)": "vae-fashion-mnist",
-    "GAN prior (Fashion-MNIST garment)": "dcgan-fashion-mnist",
-}
+PRIOR_SUBJECT = {"mnist": "MNIST digit", "fashion-mnist": "Fashion-MNIST garment"}
+
+
+def model_choices() -> dict:
+    """{menu label: 'photo' or an unconditional generator's checkpoint}: the photo network, then each prior (not
+    the 2-D-latent ones: a plane of codes is too coarse a prior to match what is left of an image)."""
+    choices = {"Photo network": "photo"}
+    for name, entry in genimg.models(check=False).items():
+        if entry["kind"] == "generator" and not entry["latent_map"]:
+            choices[f"{entry['label']} prior ({PRIOR_SUBJECT.get(entry['dataset'], entry['dataset'])})"] = name
+    return choices
+
+
+MODEL_CHOICES = model_choices()
 SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
 
 HOW_IT_WORKS = r"""
@@ -82,9 +88,19 @@ def editor_image_and_mask(value) -> tuple[Image.Image, np.ndarray]:
     return Image.fromarray(np.ascontiguousarray(background[..., :3])), mask
 
 
+@gpu
 @user_errors
 def inpaint_image(value, model_label, seed, progress=gr.Progress()):
-    """-> (original PNG, mask PNG, filled PNG, download PNG, markdown)."""
+    """Fill in the painted part of an image: a photo with the photo network, or a 28x28 digit or garment by searching a
+    generator's latent space for the image that best matches the unpainted pixels. Only painted pixels change.
+
+    Args:
+        value: the editor value {"background": the image, "layers": [RGBA images of its size whose opaque pixels mark what to fill], "composite": null}.
+        model_label: "Photo network" for photos, or a generator prior (e.g. a VAE prior) for MNIST or Fashion-MNIST images.
+        seed: priors only: picks the random starts of the latent search (a whole number >= 0).
+    Returns:
+        the original, the mask (white = filled) and the filled image as PNG files, the filled PNG for download, and a markdown note.
+    """
     image, mask = editor_image_and_mask(value)
     model = model_of(model_label)
     original, mask_png = save_png(image), save_png(Image.fromarray(mask.astype(np.uint8) * 255))
@@ -94,7 +110,7 @@ def inpaint_image(value, model_label, seed, progress=gr.Progress()):
     share = mask.mean()
     if model == "photo":
         filled = genimg.inpaint(image, mask, None)
-        name = api.INPAINT_PHOTO_MODEL
+        name = genimg.photo_inpainter()
     else:
         filled = genimg.inpaint(image, mask, model, seed=int(seed), progress=lambda f: progress(f, desc="Searching the latent space"))
         name = f"{model} (latent search, seed {int(seed)})"
@@ -106,12 +122,20 @@ def inpaint_image(value, model_label, seed, progress=gr.Progress()):
 
 @user_errors
 def new_sample(model_label, seed):
-    """A digit or garment from the conditional GAN, enlarged 10x (nearest) for painting."""
+    """Put a digit or garment drawn by the conditional GAN on the inpainting canvas (enlarged 10x to 280x280), to paint
+    over and fill with a prior.
+
+    Args:
+        model_label: a generator prior (not "Photo network"); the sample comes from its dataset.
+        seed: picks the sample and its class (a whole number >= 0).
+    Returns:
+        the editor value with the sample as background and no paint.
+    """
     model = model_of(model_label)
     if model == "photo":
         raise gr.Error("Samples are for the VAE and GAN priors; for the photo network, upload a photo or pick an example.")
-    dataset = model.split("-", 1)[1]
-    sample = genimg.generate(f"cgan-{dataset}", n=1, seed=int(seed), label=int(seed) % 10)[0]
+    conditional = genimg.find_kind("conditional-generator", genimg.load(model).dataset)
+    sample = genimg.generate(conditional, n=1, seed=int(seed), label=int(seed) % len(conditional.classes))[0]
     big = sample.convert("RGB").resize((28 * SAMPLE_ZOOM, 28 * SAMPLE_ZOOM), Image.Resampling.NEAREST)
     return {"background": np.asarray(big), "layers": [], "composite": np.asarray(big)}
 

@@ -2,10 +2,9 @@
 import gradio as gr
 
 import genimg
-from genimg import imaging
-from genimg.data import class_names
 
-from .common import DATASET_CHOICES, FAMILY_CHOICES, checkpoint_name, output_path, user_errors
+from .common import (DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
+                     output_path, user_errors)
 
 HOW_IT_WORKS = r"""
 Every image a generator makes comes from a code $z$. Two seeds give two codes $z_A$ and $z_B$; the frames
@@ -20,37 +19,52 @@ from class A's to class B's, so you can watch a 3 turn into an 8 or a sneaker in
 """
 
 
+@gpu
 @user_errors
 def interpolate_frames(family_label, dataset_label, seed_a, seed_b, class_a, class_b, steps, mode):
-    """-> (strip PNG path, animated GIF path)."""
+    """Morph between two generated images: decode codes on the path from seed A's latent code to seed B's (and, for
+    the conditional GAN, from class A to class B), as a strip of frames and an animated GIF.
+
+    Args:
+        family_label: the generator, by its menu name (the conditional GAN also morphs the class).
+        dataset_label: "Fashion-MNIST" (clothes) or "MNIST" (handwritten digits).
+        seed_a: the seed of the first frame (a whole number >= 0).
+        seed_b: the seed of the last frame.
+        class_a: conditional GAN only: the class of the first frame ("Sneaker", "3", ...); other models ignore it.
+        class_b: conditional GAN only: the class of the last frame.
+        steps: the number of frames, 2 to 64.
+        mode: "Spherical" (follows the arc between the codes; midpoints look like real samples) or "Linear".
+    Returns:
+        the frames side by side as a PNG file, and the animation as a GIF file.
+    """
     model = genimg.load(checkpoint_name(family_label, dataset_label))
     labels = (class_a, class_b) if model.conditional else (None, None)
     frames = genimg.interpolate(model, seed_a=seed_a, seed_b=seed_b, steps=steps,
                                 mode="linear" if str(mode).lower().startswith("linear") else "spherical",
                                 label_a=labels[0], label_b=labels[1])
     strip_path, gif_path = output_path(".png"), output_path(".gif")
-    imaging.grid(frames, columns=min(8, len(frames)), scale=3).save(strip_path)
-    imaging.save_gif(frames, gif_path, scale=6)
+    genimg.grid(frames, columns=min(8, len(frames)), scale=3).save(strip_path)
+    genimg.save_gif(frames, gif_path, scale=6)
     return strip_path, gif_path
 
 
 def classes_for(family_label, dataset_label):
-    names = class_names(DATASET_CHOICES.get(dataset_label, "fashion-mnist"))
-    visible = FAMILY_CHOICES.get(family_label) == "cgan"
+    names = genimg.class_names(DATASET_CHOICES.get(dataset_label, "fashion-mnist"))
+    visible = generator_entry(family_label)["kind"] == "conditional-generator"
     return (gr.update(choices=names, value=names[0], visible=visible),
             gr.update(choices=names, value=names[-1], visible=visible))
 
 
 def build_tab():
-    names = class_names("fashion-mnist")
+    names = genimg.class_names("fashion-mnist")
     with gr.Tab("Interpolate", id="interpolate"):
         with gr.Row():
             with gr.Column(scale=1):
-                family = gr.Dropdown(choices=list(FAMILY_CHOICES), value="Conditional GAN", label="Model")
+                family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")
                 dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
                 with gr.Row():
-                    seed_a = gr.Number(value=1, precision=0, label="Seed A", minimum=0, maximum=genimg.api.MAX_SEED)
-                    seed_b = gr.Number(value=2, precision=0, label="Seed B", minimum=0, maximum=genimg.api.MAX_SEED)
+                    seed_a = gr.Number(value=1, precision=0, label="Seed A", minimum=0, maximum=genimg.MAX_SEED)
+                    seed_b = gr.Number(value=2, precision=0, label="Seed B", minimum=0, maximum=genimg.MAX_SEED)
                 with gr.Row():
                     # allow_custom_value: API calls for MNIST name digits, not the Fashion-MNIST choices shown first.
                     class_a = gr.Dropdown(choices=names, value=names[7], label="Class A", allow_custom_value=True)

@@ -6,9 +6,8 @@ from pathlib import Path
 import gradio as gr
 
 import genimg
-from genimg import api
 
-from .common import save_png, user_errors
+from .common import gpu, save_png, user_errors
 from .upscale import report_bad_uploads
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -70,14 +69,28 @@ def preset_of(label, choices: dict, what: str = "a preset") -> str:
     return choices[label]
 
 
+@gpu
 @user_errors
 def stylize_photo(path, preset_label, blend_label, blend, strength, keep_colours):
-    """-> (PNG of the result, markdown). Presets are read from the network when called (tests swap folders)."""
+    """Paint a photo in the manner of a famous painting with a style-transfer network (one fast pass), optionally
+    blending two presets, mixing with the photo, or keeping the photo's colours.
+
+    Args:
+        path: the photo (shrunk to at most 1024 pixels on the long side).
+        preset_label: the painting, by its menu name, e.g. "The Starry Night (Vincent van Gogh, 1889)".
+        blend_label: a second preset to mix in, by its menu name, or "(none)".
+        blend: how much of the second preset, 0 to 1 (0: the first preset only).
+        strength: 0 to 1: 0 returns the photo, 1 the full painting.
+        keep_colours: true keeps the photo's colours and takes only the brightness from the painting.
+    Returns:
+        the result as a PNG file, and a markdown line with the mix, size and time.
+    """
+    # presets are read from the network at each call (tests swap folders)
     if not path:
         raise gr.Error("Upload a photo or pick an example first.")
     choices = preset_choices()
     style = preset_of(preset_label, choices)
-    blend = api.real_number(blend, "blend", 0.0, 1.0)
+    blend = genimg.real_number(blend, "blend", 0.0, 1.0)
     if blend_label and blend_label != NO_BLEND:
         other = preset_of(blend_label, choices, "a second preset to blend with")
         style = {style: 1 - blend, other: blend} if other != style else style
@@ -91,8 +104,21 @@ def stylize_photo(path, preset_label, blend_label, blend, strength, keep_colours
                               f"in {seconds:.2f} s.")
 
 
+@gpu
 def stylize_with_own(path, style_path, steps, size, strength, keep_colours, progress=gr.Progress()):
-    """A generator: yields (image path, markdown) as the optimisation goes, so the image evolves on screen."""
+    """Paint a photo in the manner of any style image by Gatys' optimisation through VGG16 (slow: about a second per
+    step at 256 pixels on a CPU), yielding the image as it evolves, every 5 steps.
+
+    Args:
+        path: the photo.
+        style_path: the style image (a painting, a texture, anything).
+        steps: the number of optimisation steps, 10 to 1000.
+        size: the long side of the result in pixels, 64 to 512.
+        strength: 0 to 1: 0 returns the photo, 1 the full painting.
+        keep_colours: true keeps the photo's colours and takes only the brightness from the painting.
+    Returns:
+        the latest image as a PNG file, and a markdown line with the step and time.
+    """
     try:
         if not path:
             raise gr.Error("Upload a photo or pick an example first.")
@@ -100,7 +126,7 @@ def stylize_with_own(path, style_path, steps, size, strength, keep_colours, prog
             raise gr.Error("Upload a style image (a painting, a texture, anything) first.")
         start = time.perf_counter()
         progress(0, desc="Loading VGG16")
-        for step, total, image in api.stylize_with_image_steps(path, style_path, steps, size, strength,
+        for step, total, image in genimg.stylize_with_image_steps(path, style_path, steps, size, strength,
                                                                bool(keep_colours), every=5):
             progress(step / total, desc=f"Optimising: step {step} of {total}")
             yield save_png(image), f"Step {step} of {total}, {time.perf_counter() - start:.0f} s."
@@ -142,14 +168,14 @@ def build_tab():
             gr.Gallery(previews, label=f"The presets: the network's own output on {PREVIEW_PHOTO.name}",
                        columns=len(previews), height="auto", allow_preview=False)
         with gr.Accordion("Your own style image (optimisation, slow)", open=False):
-            gr.Markdown("Gatys' optimisation toward any style image you upload. " + api.vgg_status() +
+            gr.Markdown("Gatys' optimisation toward any style image you upload. " + genimg.vgg_status() +
                         " Each step takes about a second at 256 px on a CPU; the image updates every 5 steps.")
             with gr.Row():
                 with gr.Column(scale=1):
                     style_image = report_bad_uploads(gr.Image(label="Style image", type="filepath", image_mode=None,
                                                               sources=["upload", "clipboard"], elem_id="style_own"))
-                    steps = gr.Slider(minimum=10, maximum=api.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
-                    size = gr.Slider(minimum=64, maximum=api.MAX_GATYS_SIDE, value=256, step=32,
+                    steps = gr.Slider(minimum=10, maximum=genimg.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
+                    size = gr.Slider(minimum=64, maximum=genimg.MAX_GATYS_SIDE, value=256, step=32,
                                      label="Size (long side, pixels)")
                     own_button = gr.Button("Paint with my style image")
                 with gr.Column(scale=2):

@@ -2,11 +2,11 @@
 measurements (PSNR/SSIM on Y) that the benchmark, the training cards and the app's "measure" option share.
 
 Large images go through in overlapping tiles. A network's output pixel depends only on the input pixels
-within its receptive radius (see models/sr.py), so each tile is cut with that much extra context on every
+within its receptive radius (see network.py), so each tile is cut with that much extra context on every
 side and only its centre is kept: the stitched result equals the untiled one up to float rounding, while
 memory holds one tile's activations at a time plus the 8-bit output.
 
-A network's answer for a tile may average several views of it (`inference_views` in models/sr.py): the tile
+A network's answer for a tile may average several views of it (`inference_views` in network.py): the tile
 as given and reflected across its anti-diagonal (turned a quarter, then mirrored), the second answer
 reflected back. This is the cheap end of EDSR's "geometric self-ensemble" (Lim et al. 2017, 8 views): a
 network's mistakes on a picture and on its reflection, whose rows are the picture's columns, are partly
@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import photos
-from . import hardware
+from ... import hardware, photos
 
 TILE = 256  # low-resolution pixels per tile side: a 256x256 input runs as one tile (the speed benchmark's case)
 VIEWS = ((0, False), (1, True))  # (quarter turns, mirrored): the photo as given, then reflected diagonally

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import hardware, photos
-from .models.inpaint import composite
+from ... import hardware, photos
+from .network import composite
 
 MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
 

@@ -116,7 +116,7 @@ class EDSR(SuperResolution):
     # +0.05 dB at x4 over one view (README, Upscaling); bfloat16 where the CPU has it pays for the second pass.
     inference_views = 2
 
-    def __init__(self, width: int = 48, blocks: int = 6, res_scale: float = 1.0, scales=(2, 4)):
+    def __init__(self, width: int = 64, blocks: int = 8, res_scale: float = 1.0, scales=(2, 4)):
         super().__init__()
         self.scales = tuple(scales)
         self.config = {"width": width, "blocks": blocks, "res_scale": res_scale, "scales": list(self.scales)}

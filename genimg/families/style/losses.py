@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.nn import functional as F
 
-from . import vgg as vgg_lib
+from ... import vgg as vgg_lib
 
 CONTENT_LAYER = "relu2_2"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -46,7 +45,6 @@ PRESETS = {
 
 def find_paintings(data=None) -> Path:
     """The paintings folder: --data itself, --data/paintings, or a paintings/ folder beside --data (photos/)."""
-    from .photos import find_photos
     import os
     roots = [Path(p) for p in (data, os.environ.get("GENIMG_DATA")) if p]
     for root in roots:

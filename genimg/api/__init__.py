@@ -1,0 +1,37 @@
+"""The public API: the functions the app, the tests and the benchmarks call, split by task.
+
+    import genimg
+    genimg.models()                                   # what is shipped, and what failed to load
+    images = genimg.generate("cgan-mnist", n=16, seed=3, label=7)
+    frames = genimg.interpolate("dcgan-fashion-mnist", seed_a=1, seed_b=2, steps=16)
+    big = genimg.upscale("photo.png", 4)
+
+Bad arguments raise ValueError with a message meant for the person who typed them. `__all__` is the one list
+of what the API offers; the app uses nothing else.
+"""
+from ..checkpoints import CheckpointError
+from ..data import class_names
+from ..imaging import grid, save_gif
+from .generation import GENERATOR_KINDS, MAX_GRID, MAX_IMAGES, MAX_STEPS, classify, generate, interpolate, manifold
+from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter
+from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number, released,
+                     set_checkpoint_dir, whole_number)
+from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, set_vgg_weights, styles, stylize,
+                      stylize_with_image, stylize_with_image_steps, vgg_status)
+from .upscaling import load_image, measure_upscale, upscale, upscale_bicubic, upscaler, upscaler_names
+
+__all__ = [
+    # models
+    "models", "load", "find", "find_kind", "released", "Model", "set_checkpoint_dir", "checkpoint_dir",
+    "CheckpointError", "MAX_SEED", "whole_number", "real_number",
+    # generation
+    "generate", "interpolate", "manifold", "classify", "class_names", "grid", "save_gif", "GENERATOR_KINDS",
+    "MAX_IMAGES", "MAX_STEPS", "MAX_GRID",
+    # upscaling
+    "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
+    # inpainting
+    "inpaint", "photo_inpainter", "PRIOR_STEPS",
+    # style transfer
+    "stylize", "styles", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
+    "MAX_STYLE_SIDE", "MAX_GATYS_SIDE", "MAX_GATYS_STEPS",
+]

@@ -1,0 +1,158 @@
+"""Generation: samples, interpolation and the manifold map of the 28x28 generators, and the classifier that
+labels what they draw.
+
+    genimg.generate("cgan-mnist", n=16, seed=3, label=7)
+    genimg.interpolate("dcgan-fashion-mnist", seed_a=1, seed_b=2, steps=16)
+"""
+import torch
+from PIL import Image
+
+from .. import imaging, registry
+from .models import MAX_SEED, Model, class_index, find_kind, load, real_number, whole_number
+
+MAX_IMAGES = 64
+MAX_STEPS = 64
+MAX_GRID = 40  # manifold map: cells per side
+GENERATOR_KINDS = ("generator", "conditional-generator")
+
+
+def generator_model(model) -> Model:
+    model = load(model)
+    if model.kind not in GENERATOR_KINDS:
+        raise ValueError(f"{model.name} is a {model.kind}, not a generator; pick one of: "
+                         f"{', '.join(registry.releases(*GENERATOR_KINDS))}.")
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Sampling
+
+
+def truncated_normal(shape, truncation: float | None, generator=None):
+    """Standard normal samples; with `truncation`, values beyond +-truncation are redrawn (the truncation trick)."""
+    z = torch.randn(shape, generator=generator)
+    if truncation is None:
+        return z
+    for _ in range(100):
+        outside = z.abs() > truncation
+        if not outside.any():
+            break
+        z[outside] = torch.randn(int(outside.sum()), generator=generator)
+    return z.clamp_(-truncation, truncation)
+
+
+def latents(model: Model, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
+    """The n latent codes of a seed: the same seed always gives the same codes (and so the same images)."""
+    return truncated_normal((n, model.z_dim), truncation, torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Latent codes (and labels or class weights) -> images in [0, 1], shape (N, 1, 28, 28)."""
+    net = model.net()
+    device = next(net.parameters()).device
+    labels = labels.to(device) if model.conditional and labels is not None else None
+    return net.sample(z.to(device), labels).cpu()
+
+
+def _labels(model: Model, n: int, label) -> torch.Tensor | None:
+    if not model.conditional:
+        return None
+    if label is None:  # one of each class, in turn
+        return torch.arange(n) % len(model.classes)
+    return torch.full((n,), class_index(model, label), dtype=torch.long)
+
+
+def _truncation(model, truncation, temperature):
+    """GANs take `truncation` (None = off), VAEs take `temperature` (the prior's standard deviation)."""
+    takes_truncation = model.record.latent_knob == "truncation"
+    if takes_truncation and temperature is not None:
+        raise ValueError(f"{model.name} is a GAN: it takes truncation, not temperature (temperature is for VAEs).")
+    if not takes_truncation and truncation is not None:
+        raise ValueError(f"{model.name} is a VAE: it takes temperature, not truncation (truncation is for GANs).")
+    if takes_truncation:
+        return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
+    return None, real_number(1.0 if temperature is None else temperature, "temperature", 0.0, 3.0)
+
+
+def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | None = None,
+             temperature: float | None = None) -> list:
+    """n images from a generator as 28x28 grayscale PIL images.
+
+    label: class index or name for conditional GANs (None: cycle through the classes).
+    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs only, 0 to 3 (default 1).
+    """
+    model = generator_model(model)
+    n = whole_number(n, "number of images", 1, MAX_IMAGES)
+    seed = whole_number(seed, "seed", 0, MAX_SEED)
+    if label is not None and not model.conditional:
+        raise ValueError(f"{model.name} is not conditional: it takes no class. Use a cgan model to choose the class.")
+    labels = _labels(model, n, label)
+    truncation, temperature = _truncation(model, truncation, temperature)
+    z = latents(model, n, seed, truncation) * temperature
+    return imaging.to_pil(decode(model, z, labels))
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation: keeps the norm that Gaussian codes have, so midpoints look like samples."""
+    cos = (a * b).sum(-1, keepdim=True) / (a.norm(dim=-1, keepdim=True) * b.norm(dim=-1, keepdim=True))
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    if float(so.min()) < 1e-6:  # (nearly) parallel codes: linear is the same path
+        return a + (b - a) * t
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / so
+
+
+def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: str = "spherical",
+                label_a=None, label_b=None, truncation: float | None = None,
+                temperature: float | None = None) -> list:
+    """Frames on the path between two latent codes (and, for conditional GANs, between two classes).
+
+    The first frame equals generate(model, 1, seed_a, label_a)[0], the last that of seed_b.
+    """
+    model = generator_model(model)
+    seed_a = whole_number(seed_a, "seed A", 0, MAX_SEED)
+    seed_b = whole_number(seed_b, "seed B", 0, MAX_SEED)
+    steps = whole_number(steps, "number of steps", 2, MAX_STEPS)
+    if mode not in ("linear", "spherical"):
+        raise ValueError(f"mode must be 'linear' or 'spherical', not {mode!r}.")
+    if (label_a is not None or label_b is not None) and not model.conditional:
+        raise ValueError(f"{model.name} is not conditional: it takes no class.")
+    truncation, temperature = _truncation(model, truncation, temperature)
+    z_a, z_b = latents(model, 1, seed_a, truncation), latents(model, 1, seed_b, truncation)
+    t = torch.linspace(0, 1, steps)[:, None]
+    z = (slerp(z_a, z_b, t) if mode == "spherical" else z_a + (z_b - z_a) * t) * temperature
+    labels = None
+    if model.conditional:
+        k = len(model.classes)
+        one_a = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_a is None else label_a)), k)
+        one_b = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_b is None else label_b)), k)
+        labels = one_a.float() * (1 - t) + one_b.float() * t  # class weights: morph one class into the other
+    return imaging.to_pil(decode(model, z, labels))
+
+
+def manifold(model, size: int = 20, scale: int = 1) -> Image.Image:
+    """The manifold map of a 2-D-latent VAE: decode a size x size grid of latent points.
+
+    The grid is spaced by the Gaussian's quantiles (as in Kingma & Welling's figure), so each cell
+    covers equal prior probability.
+    """
+    model = load(model)
+    if not model.record.latent_map:
+        maps = [name for name in registry.releases(*GENERATOR_KINDS) if registry.family_of(name).latent_map]
+        raise ValueError(f"The manifold map needs a model with a 2-D latent ({', '.join(maps)}), not {model.name}.")
+    size = whole_number(size, "grid size", 2, MAX_GRID)
+    q = torch.linspace(0.5 / size, 1 - 0.5 / size, size)
+    coords = torch.distributions.Normal(0, 1).icdf(q)
+    z = torch.stack(torch.meshgrid(coords, coords.flip(0), indexing="xy"), -1).reshape(-1, 2)
+    return imaging.grid(imaging.to_pil(decode(model, z)), columns=size, scale=scale, pad=0)
+
+
+@torch.no_grad()
+def classify(images: list, dataset: str) -> list:
+    """(class name, confidence) for each 28x28 image, by the dataset's shipped classifier."""
+    classifier = find_kind("classifier", dataset)
+    net = classifier.net()
+    probabilities = torch.softmax(net(imaging.to_tensor(images).to(next(net.parameters()).device)), 1).cpu()
+    confidence, index = probabilities.max(1)
+    return [(classifier.classes[i], float(c)) for i, c in zip(index.tolist(), confidence.tolist())]

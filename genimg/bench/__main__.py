@@ -1,0 +1,128 @@
+"""Benchmarks: `python -m genimg.bench quality|speed|sr|inpaint|style|docs`.
+
+quality: Fréchet distance in each dataset's classifier feature space on 10,000 samples, printed
+         beside two references computed the same way (real train vs real test: the floor; real test
+         images blurred with a 3x3 box filter: a mild, visible degradation), the conditional generators'
+         class agreement, and the share of samples that nearly copy a training image.
+speed:   median latency of each app function on this machine, and the app's start-up time.
+sr:      super-resolution: PSNR/SSIM on Y of every shipped upscaler at x2 and x4 beside bicubic, on any
+         folder of high-resolution images (the paper protocol, see genimg/photos.py), and the upscaling
+         speed (256x256 to x4, median and images per second).
+inpaint: inpainting: PSNR/SSIM/L1 on the filled region and the whole image, per mask-ratio bucket, for the photo
+         network and OpenCV's Telea fill (optional: pip install opencv-python-headless), on fixed seeded masks;
+         the 512x512 fill time; and a comparison grid (input with mask, Telea, network, original).
+style:   style transfer: for each preset, the style and content losses (genimg/families/style/losses.py) of the
+         network's output beside those of Gatys' optimisation on the same photo, with the time each took; the
+         median time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
+docs:    docs/results.md (every measured figure, per kind of model) and README's list of models, written from
+         the cards of the released models (what the other commands' --update-cards put there).
+"""
+import argparse
+from pathlib import Path
+
+from .. import api, photos
+from .common import ROOT, write_results
+from .docs import docs
+from .generation import quality, speed
+from .inpaint import inpaint_quality, inpaint_speed
+from .style import style_grid, style_quality, style_speed
+from .upscale import sr_figure, sr_quality, sr_speed
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = argparse.ArgumentParser(prog="python -m genimg.bench", description=__doc__,
+                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = main_parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("quality", help="Fréchet distances, class agreement, near-copies")
+    q.add_argument("--n", type=int, default=10_000, help="samples per model (default 10000)")
+    q.add_argument("--data", help="dataset folder (as train.py --data)")
+    q.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
+    q.add_argument("--json", help="also write the results to this JSON file")
+    s = sub.add_parser("speed", help="latency of the app functions and app start-up")
+    s.add_argument("--repeats", type=int, default=20)
+    r = sub.add_parser("sr", help="super-resolution: PSNR/SSIM-Y vs bicubic on a folder of photos, and speed")
+    r.add_argument("--data", help="folder of high-resolution images, e.g. ../shared/datasets/photos/val (Kodak24)")
+    r.add_argument("--models", nargs="*", help="checkpoint names or quality/fast (default: every upscaler)")
+    r.add_argument("--repeats", type=int, default=10, help="timed runs per speed case (0: skip the speed part)")
+    r.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
+    r.add_argument("--json", help="also write the results to this JSON file")
+    r.add_argument("--figure", help="also write a PNG comparing crops (bicubic, each model, original) to this path")
+    r.add_argument("--figure-image", help="the photo for --figure (default: the first image in --data)")
+    n = sub.add_parser("inpaint", help="inpainting: network vs Telea per mask-ratio bucket, speed, comparison grid")
+    n.add_argument("--data", help="folder of photos, e.g. ../shared/datasets/photos/val (Kodak24)")
+    default_inpainter = api.photo_inpainter()
+    n.add_argument("--model", default=default_inpainter,
+                   help=f"the photo inpainter to measure (default {default_inpainter}, the release; or any other "
+                        f"checkpoint in --checkpoints, such as an earlier training stage)")
+    n.add_argument("--masks-per-image", type=int, default=1, help="seeded masks per image and bucket (default 1)")
+    n.add_argument("--repeats", type=int, default=10, help="timed runs of the 512x512 case (0: skip)")
+    n.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
+    n.add_argument("--json", help="also write the results to this JSON file")
+    n.add_argument("--figure", default="bench_out/inpaint.png", help="where the comparison grid goes")
+    t = sub.add_parser("style", help="style transfer: losses and time per preset vs Gatys' optimisation; speed; grid")
+    t.add_argument("--data", help="folder with paintings/ (and photos/samples/), e.g. ../shared/datasets")
+    t.add_argument("--vgg-weights", help="VGG16 features (safetensors); default $GENIMG_VGG_WEIGHTS or the download")
+    t.add_argument("--photo", help="the photo for the loss comparison (default: chelsea.png in examples/)")
+    t.add_argument("--size", type=int, default=192, help="long side of the photo for the loss comparison")
+    t.add_argument("--gatys-steps", type=int, default=80, help="steps of Gatys' optimisation per preset")
+    t.add_argument("--repeats", type=int, default=10, help="timed runs per speed case (0: skip the speed part)")
+    t.add_argument("--grid", help="also write the grid of photos x presets to this PNG (e.g. docs/style_grid.png)")
+    t.add_argument("--grid-photos", nargs="*", help="photos for the grid's rows (default: a few in --data "
+                                                    "photos/samples)")
+    t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
+    t.add_argument("--json", help="also write the results to this JSON file")
+    d = sub.add_parser("docs", help="write docs/results.md and README's models list from the released models' cards")
+    d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
+                                    "rewritten (default: README.md of the repository; left alone without markers)")
+    d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
+    for p in (q, s, r, n, t, d):
+        p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
+    return main_parser
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.checkpoints:
+        api.set_checkpoint_dir(args.checkpoints)
+    if args.command == "quality":
+        quality(args.n, args.data, args.update_cards, args.json)
+    elif args.command == "speed":
+        speed(args.repeats)
+    elif args.command == "sr":
+        results = {"quality": sr_quality(args.data, args.models, args.update_cards) if args.data else None}
+        if args.repeats > 0:
+            results["speed"] = sr_speed(args.models, args.repeats, args.update_cards)
+        if args.figure:
+            image = args.figure_image or (photos.list_images(args.data)[0] if args.data else None)
+            if image is None:
+                raise SystemExit("error: --figure needs --figure-image or --data.")
+            sr_figure(image, args.figure, args.models)
+        write_results(args.json, results)
+    elif args.command == "inpaint":
+        results = {"quality": inpaint_quality(args.data, args.masks_per_image, args.update_cards, args.figure,
+                                              args.model) if args.data else None}
+        if args.repeats > 0:
+            results["speed"] = inpaint_speed(args.repeats, args.update_cards, args.model)
+        write_results(args.json, results)
+    elif args.command == "style":
+        if args.vgg_weights:
+            api.set_vgg_weights(args.vgg_weights)
+        results = {}
+        if args.data:
+            results["quality"] = style_quality(args.data, args.photo or ROOT / "examples" / "chelsea.png", args.size,
+                                               args.gatys_steps, args.update_cards)
+        if args.repeats > 0:
+            results["speed"] = style_speed(args.repeats, args.update_cards)
+        if args.grid:
+            samples = Path(args.data or ".") / "photos" / "samples"
+            grid_photos = args.grid_photos or [samples / name for name in ("chelsea.png", "astronaut.png",
+                                                                           "coffee.png", "rocket.jpg")
+                                               if (samples / name).is_file()]
+            style_grid(grid_photos, args.grid)
+        write_results(args.json, results)
+    elif args.command == "docs":
+        docs(args.readme, args.out)
+
+
+if __name__ == "__main__":
+    main()

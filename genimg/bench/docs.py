@@ -1,0 +1,435 @@
+"""`docs`: docs/results.md and README's list of models, written from the cards of the released models.
+
+Every number comes from a card (checkpoints/<name>.json): what the benchmarks measured (`--update-cards`) and what
+training recorded. Sections are chosen by kind (genimg.family.KINDS), never by a family's name; a release of a
+kind with no section is named at the end, so nothing released goes unmentioned.
+"""
+import math
+import re
+from pathlib import Path
+
+from .. import api, registry
+from ..family import KINDS
+from .common import ROOT, release_dataset
+
+COMMAND = "python -m genimg.bench docs"
+START, END = "<!-- models:start -->", "<!-- models:end -->"
+DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # others are shown as named
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the cards and formatting what they hold
+
+
+def load_cards() -> tuple[dict, dict]:
+    """({release: card} for those that load, {release: why not} for the others), in RELEASES order."""
+    cards, unavailable = {}, {}
+    for name in registry.RELEASES:
+        try:
+            cards[name] = api.load(name).card
+        except ValueError as error:
+            unavailable[name] = str(error)
+    return cards, unavailable
+
+
+def dataset_label(name: str) -> str:
+    dataset = release_dataset(name)
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+def model_cell(name: str) -> str:
+    return f"{registry.family_of(name).label} `{name}`"
+
+
+def num(value, digits: int = 2, suffix: str = "") -> str:
+    """A number with `digits` decimals, or an empty cell when the card has none."""
+    return "" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def sig(value) -> str:
+    """Three significant figures, trailing zeros kept, at most three decimals (as the cards round FD): 0.145, 0.095,
+    7.20, 59.0, 406."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "0"
+    return f"{value:.{min(3, max(0, 2 - math.floor(math.log10(abs(value)))))}f}"
+
+
+def pct(value, digits: int = 1) -> str:
+    return "" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def signed(value, digits: int = 2) -> str:
+    return "" if value is None else f"{value:+.{digits}f}"
+
+
+def duration(seconds) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def stages(card: dict) -> list:
+    """The training stages that led to this checkpoint (the card's own run when it records none)."""
+    return card.get("stages") or [{"checkpoint": card.get("name"), "steps": card.get("steps"),
+                                   "wall_time_s": card.get("wall_time_s"), "device": card.get("device"),
+                                   "command": card.get("command")}]
+
+
+def training_cells(card: dict) -> list:
+    """[device, steps, wall time] of the card; for a chain of stages, the last one and the whole chain."""
+    chain = stages(card)
+    steps, wall = card.get("steps"), card.get("wall_time_s")
+    devices = sorted({s.get("device") for s in chain if s.get("device")}) or [card.get("device") or ""]
+    steps_text, wall_text = num(steps, 0), duration(wall)
+    if len(chain) > 1:
+        total_steps = sum(s.get("steps") or 0 for s in chain)
+        total_wall = sum(s.get("wall_time_s") or 0 for s in chain)
+        steps_text += f" (last of {len(chain)} stages; {total_steps:,} in all)"
+        wall_text += f" ({duration(total_wall)} in all)"
+    return [", ".join(devices), steps_text, wall_text]
+
+
+def table(header: list, rows: list, align: str | None = None) -> list:
+    """Markdown table lines; `align`: one letter per column, l or r (default: first left, the rest right)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = ["---" if a == "l" else "---:" for a in align]
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |",
+            *("| " + " | ".join(str(c) for c in row) + " |" for row in rows)]
+
+
+def training_table(names: list, cards: dict) -> list:
+    rows = [[model_cell(name), *training_cells(cards[name])] for name in names]
+    return ["Training (from the cards; the commands and every stage are in each card):", "",
+            *table(["model", "trained on", "steps", "wall time"], rows, "llrr"), ""]
+
+
+def measured_by(*pairs) -> list:
+    """A 'Measured by' line from (what, bench command) pairs as the cards record them."""
+    found: dict = {}
+    for what, command in pairs:
+        if command:
+            found.setdefault(command, [])
+            if what not in found[command]:
+                found[command].append(what)
+    if not found:
+        return ["Measured at the end of training (the cards record no bench command).", ""]
+    return ["Measured by " + "; ".join(f"`{c}`" + (f" ({' and '.join(w for w in whats if w)})" if any(whats) else "")
+                                       for c, whats in found.items()) + ".", ""]
+
+
+# ----------------------------------------------------------------------------------------------
+# One section per kind of model
+
+
+def generators_section(names: list, cards: dict, judges: list) -> list:
+    lines = ["## Generators", "",
+             "Fréchet distance (FD, lower is better) between samples and the real test images, in the 128-D feature "
+             "space of the dataset's classifier, beside two references measured the same way: real training vs real "
+             "test images (the floor: what a perfect generator would score) and the real test images blurred with a "
+             "3x3 box filter (a mild, visible degradation). *Class agreement*: the classifier gives the class that was "
+             "asked for (conditional generators; at truncation 1 as well, the app's variety control). *Near-copies*: "
+             "share of samples within RMS 0.04 of a training image. *Test −ELBO*: the VAEs' negative evidence lower "
+             "bound on the test set, in nats (training's evaluation).", ""]
+    datasets = list(dict.fromkeys(release_dataset(n) for n in names))
+    for dataset in datasets:
+        members = [n for n in names if release_dataset(n) == dataset]
+        measured = [cards[n]["metrics"].get("quality") or {} for n in members]
+        reference = next((q for q in measured if q.get("fd_floor_train_vs_test")), {})
+        floor, blurred = reference.get("fd_floor_train_vs_test"), reference.get("fd_blurred_test")
+        judge = next((j for j in judges if release_dataset(j) == dataset), None)
+        accuracy = cards[judge]["metrics"].get("test_accuracy") if judge else None
+        header = ["model", "FD", "× floor", "× blurred", "class agreement", "at truncation 1", "near-copies",
+                  "test −ELBO"]
+        rows = []
+        if floor is not None:
+            rows.append(["real train vs real test (the floor)", sig(floor), "1", sig(floor / blurred) if blurred else "",
+                         pct(accuracy, 2) + " (classifier's test accuracy)" if accuracy is not None else "", "", "",
+                         ""])
+        if blurred is not None:
+            rows.append(["real test, 3x3 box blur", sig(blurred), sig(blurred / floor) if floor else "", "1", "", "",
+                         "", ""])
+        for name, q in zip(members, measured):
+            m = cards[name]["metrics"]
+            rows.append([model_cell(name), sig(q.get("fd")), sig(q.get("fd_ratio_to_floor")),
+                         sig(q.get("fd_ratio_to_blurred")), pct(q.get("class_agreement")),
+                         pct(q.get("class_agreement_truncation_1")), pct(q.get("copy_share"), 2),
+                         num(m.get("test_neg_elbo_nats"), 1)])
+        samples = sorted({q.get("n_samples") for q in measured if q.get("n_samples")})
+        lines += [f"### {DATASET_LABELS.get(dataset, dataset)}", "", *table(header, rows), ""]
+        if samples:
+            lines += [f"{' or '.join(f'{s:,}' for s in samples)} samples per model."]
+        lines += measured_by(*(("", q.get("command")) for q in measured))
+        lines += training_table(members, cards)
+    return lines
+
+
+def classifiers_section(names: list, cards: dict) -> list:
+    rows = [[model_cell(n), pct(cards[n]["metrics"].get("test_accuracy"), 2), *training_cells(cards[n])]
+            for n in names]
+    return ["## Classifiers", "",
+            "They label the generators' samples and give the feature space of the Fréchet distances above; their "
+            "accuracy on the whole test set:", "",
+            *table(["model", "test accuracy", "trained on", "steps", "wall time"], rows, "lrlrr"), "",
+            "The cards' test accuracy is written at the end of training and again by "
+            "`python -m genimg.bench quality --update-cards`.", ""]
+
+
+def upscaler_measures(card: dict) -> tuple[dict, str, str | None]:
+    """(the x2/x4 results, where they were measured, the command): the bench's, else training's evaluation."""
+    m = card["metrics"]
+    if m.get("benchmark"):
+        b = m["benchmark"]
+        return b, f"{b.get('images')} images of `{b.get('data')}`", b.get("command")
+    return m, f"`{m.get('val_images')}` at the end of training", None
+
+
+def upscalers_section(names: list, cards: dict) -> list:
+    lines = ["## Upscalers", "",
+             "PSNR (dB) and SSIM on the luma (Y) channel with `scale` pixels shaved at each border, the inputs made by "
+             "MATLAB-compatible bicubic downscaling of each photo (the super-resolution papers' protocol); the gain "
+             "over bicubic in brackets. Speed: `genimg.upscale` of a 256x256 photo, median after a warm-up.", ""]
+    header = ["model", "x2 PSNR", "x2 SSIM", "x4 PSNR", "x4 SSIM", "256² → x2", "256² → x4", "inference"]
+    rows, places, commands, bicubic = [], [], [], None
+    for name in names:
+        measures, where, command = upscaler_measures(cards[name])
+        places.append(where)
+        speed = cards[name]["metrics"].get("speed_256px") or {}
+        commands += [("PSNR/SSIM", command), ("speed", speed.get("command"))]
+        setup = measures.get("inference") or speed.get("inference") or {}
+        inference = ", ".join(filter(None, [
+            {1: "one pass", 2: "2 views averaged"}.get(setup.get("views"), ""), setup.get("dtype"),
+            f"{speed['threads']} threads" if speed.get("threads") else ""]))
+        cells = []
+        for scale in ("x2", "x4"):
+            r = measures.get(scale) or {}
+            if bicubic is None and r.get("bicubic_psnr") is not None:
+                bicubic = {s: (measures.get(s) or {}) for s in ("x2", "x4")}
+            cells += [f"{num(r.get('psnr'))} ({signed(r.get('gain_db'))})" if r else "", num(r.get("ssim"), 4)]
+        times = [f"{num((speed.get(s) or {}).get('median_s'), 3, ' s')} ({num((speed.get(s) or {}).get('images_per_s'), 1)}/s)"
+                 if speed.get(s) else "" for s in ("x2", "x4")]
+        rows.append([model_cell(name), *cells, *times, inference])
+    if bicubic:
+        rows.insert(0, ["bicubic", num(bicubic["x2"].get("bicubic_psnr")), num(bicubic["x2"].get("bicubic_ssim"), 4),
+                        num(bicubic["x4"].get("bicubic_psnr")), num(bicubic["x4"].get("bicubic_ssim"), 4), "", "", ""])
+    lines += table(header, rows, "lrrrrrrl") + [""]
+    lines += [f"On {' / '.join(dict.fromkeys(places))}."]
+    lines += measured_by(*commands)
+    lines += training_table(names, cards)
+    return lines
+
+
+def inpainter_section(names: list, cards: dict) -> list:
+    lines = ["## Inpainters", "",
+             "The network against OpenCV's Telea fill on the same seeded masks, per share of the photo masked. "
+             "*Hole*: only the filled pixels (SSIM on the hole's bounding box); *whole*: the whole photo. PSNR and SSIM "
+             "on Y. Speed: `genimg.inpaint` of a 512x512 photo with a 30-40 % mask, median after a warm-up.", ""]
+    for name in names:
+        m = cards[name]["metrics"]
+        b = m.get("benchmark") or {}
+        buckets = [k for k in b if isinstance(b[k], dict) and "network" in b[k]]
+        lines += [f"### {model_cell(name)}", ""]
+        if buckets:
+            rows = []
+            for bucket in buckets:
+                net, telea = b[bucket]["network"], b[bucket].get("telea") or {}
+                rows.append([bucket, num(net.get("hole_psnr")), num(telea.get("hole_psnr")),
+                             signed(b[bucket].get("hole_gain_db")), num(net.get("hole_ssim"), 3),
+                             num(telea.get("hole_ssim"), 3), num(net.get("psnr")), num(telea.get("psnr"))])
+            lines += table(["masked", "hole PSNR", "Telea", "gain (dB)", "hole SSIM", "Telea", "whole PSNR", "Telea"],
+                           rows) + [""]
+            passes = (b.get("passes") or {}).get("scale_rim_deep")
+            lines += [f"On {b.get('images')} images of `{b.get('data')}`, {b.get('masks_per_image_and_bucket')} "
+                      f"seeded mask{'' if b.get('masks_per_image_and_bucket') == 1 else 's'} per image and share" +
+                      (f"; the network run at {' + '.join(f'{p[0]:g}' for p in passes)} of its size, blended"
+                       if passes else "") + "."]
+        else:
+            lines += ["No benchmark in the card."]
+        speed = m.get("speed_512px") or {}
+        if speed:
+            lines += [f"Speed: {num(speed.get('median_s'), 2, ' s')} per 512x512 photo ({speed.get('threads')} threads, "
+                      f"{speed.get('dtype')})."]
+        lines += measured_by(("quality", b.get("command")), ("speed", speed.get("command")))
+    lines += training_table(names, cards)
+    return lines
+
+
+def stylizer_section(names: list, cards: dict) -> list:
+    lines = ["## Style transfer", ""]
+    for name in names:
+        card = cards[name]
+        m, h = card["metrics"], card.get("hyperparameters", {})
+        versus = {k: v for k, v in (m.get("versus_gatys") or {}).items() if isinstance(v, dict)}
+        per_style = m.get("per_style") or {}
+        lines += [f"### {model_cell(name)}", ""]
+        first = next(iter(versus.values()), {})
+        weights = (f"{h.get('content_weight'):g} content + {h.get('style_weight'):g} style + "
+                   f"{h.get('tv_weight'):g} TV" if h.get("style_weight") is not None else "")
+        lines += ["Per preset, the perceptual losses of the network's output beside those of Gatys' optimisation "
+                  "(Adam on the pixels, from the photo) on the same photo"
+                  + (f" ({first.get('photo')} at {'x'.join(map(str, first.get('size', [])))})" if first else "")
+                  + f". Content: {m.get('content_layer', 'VGG16')} MSE; style: relative Gram error summed over "
+                  f"{', '.join(m.get('style_layers', []))}" + (f"; total = {weights}" if weights else "")
+                  + ". Lower is better; the optimisation fits one photo at a time, the network paints any photo in "
+                    "one pass. The last two columns: the network on the validation photos at the end of training.",
+                  ""]
+        rows = []
+        for preset in dict.fromkeys([*versus, *per_style]):
+            net, gatys = (versus.get(preset) or {}).get("network", {}), (versus.get(preset) or {}).get("gatys", {})
+            val = per_style.get(preset) or {}
+            rows.append([preset, num(net.get("style"), 3), num(net.get("content"), 0), num(net.get("total"), 0),
+                         num(net.get("seconds"), 3, " s"), num(gatys.get("style"), 3), num(gatys.get("content"), 0),
+                         num(gatys.get("total"), 0),
+                         f"{num(gatys.get('seconds'), 1, ' s')} ({gatys.get('steps')} steps)" if gatys else "",
+                         num(val.get("style"), 3), num(val.get("content"), 0)])
+        lines += table(["preset", "style", "content", "total", "time", "Gatys style", "content", "total", "time",
+                        "val. style", "val. content"], rows) + [""]
+        speed = m.get("speed") or {}
+        sizes = [k for k in speed if k.endswith("px")]
+        if sizes:
+            lines += ["Speed (`genimg.stylize`, any preset, median after a warm-up): " + ", ".join(
+                f"{num(speed[k].get('median_s'), 2, ' s')} at {k[:-2]}x{k[:-2]}" for k in sizes)
+                + (f" ({speed['threads']} threads)" if speed.get("threads") else "") + "."]
+        lines += measured_by(("losses", (m.get("versus_gatys") or {}).get("command")), ("speed", speed.get("command")))
+    lines += training_table(names, cards)
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+# README: one line per released model
+
+
+def headline(name: str, card: dict) -> str:
+    """The model's headline measured figures from its card ("" when it records none)."""
+    kind = registry.family_of(name).kind
+    m = card.get("metrics", {})
+    parts = []
+    if kind in api.GENERATOR_KINDS:
+        q = m.get("quality") or {}
+        if q.get("fd") is not None:
+            parts.append(f"FD {sig(q['fd'])} (floor {sig(q.get('fd_floor_train_vs_test'))}, "
+                         f"blurred {sig(q.get('fd_blurred_test'))})")
+        if q.get("class_agreement") is not None:
+            parts.append(f"class agreement {pct(q['class_agreement'])}")
+        if m.get("test_neg_elbo_nats") is not None:
+            parts.append(f"test −ELBO {m['test_neg_elbo_nats']:.1f} nats")
+    elif kind == "classifier":
+        if m.get("test_accuracy") is not None:
+            parts.append(f"test accuracy {pct(m['test_accuracy'], 2)}")
+    elif kind == "upscaler":
+        measures, _, _ = upscaler_measures(card)
+        psnr = [f"{r['psnr']:.2f} dB at {scale} (bicubic {num(r.get('bicubic_psnr'))})"
+                for scale in ("x4", "x2") if (r := measures.get(scale) or {}).get("psnr") is not None]
+        if psnr:
+            parts.append("PSNR-Y " + ", ".join(psnr))
+        x4 = (m.get("speed_256px") or {}).get("x4") or {}
+        if x4.get("median_s") is not None:
+            parts.append(f"{x4['median_s']:.2f} s for 256x256 → x4")
+    elif kind == "inpainter":
+        b = m.get("benchmark") or {}
+        gains = [b[k]["hole_gain_db"] for k in b if isinstance(b[k], dict) and "hole_gain_db" in b[k]]
+        holes = [b[k]["network"]["hole_psnr"] for k in b if isinstance(b[k], dict) and "network" in b[k]]
+        if holes:
+            parts.append(f"hole PSNR {min(holes):.1f}-{max(holes):.1f} dB on 10-50 % masks"
+                         + (f", {min(gains):+.2f} to {max(gains):+.2f} dB over OpenCV's Telea" if gains else ""))
+        speed = m.get("speed_512px") or {}
+        if speed.get("median_s") is not None:
+            parts.append(f"{speed['median_s']:.2f} s per 512x512 photo")
+    elif kind == "stylizer":
+        versus = [v for v in (m.get("versus_gatys") or {}).values() if isinstance(v, dict) and "gatys" in v]
+        speed = m.get("speed") or {}
+        styles = card.get("config", {}).get("styles")
+        if styles:
+            parts.append(f"{len(styles)} presets")
+        if (speed.get("512px") or {}).get("median_s") is not None:
+            parts.append(f"{speed['512px']['median_s']:.2f} s per 512x512 photo")
+        if versus:
+            ratios = [v["network"]["total"] / v["gatys"]["total"] for v in versus]
+            seconds = sorted(v["gatys"]["seconds"] for v in versus)[len(versus) // 2]
+            size = "x".join(map(str, versus[0].get("size", [])))
+            parts.append(f"perceptual loss {min(ratios):.1f}-{max(ratios):.1f}x that of Gatys' optimisation "
+                         f"({versus[0]['gatys'].get('steps')} steps, {seconds:.0f} s at {size})")
+    return ", ".join(parts)
+
+
+def readme_lines(cards: dict, unavailable: dict) -> list:
+    lines = [f"<!-- written by `{COMMAND}` from the cards: edit the cards (the benchmarks' --update-cards), "
+             f"not these lines -->"]
+    for name in registry.RELEASES:
+        record = registry.family_of(name)
+        what = KINDS[record.kind]
+        if name in unavailable:
+            lines.append(f"- **{record.label}**, {dataset_label(name)} (`{name}`): {what}. Unavailable here.")
+            continue
+        figures = headline(name, cards[name])
+        lines.append(f"- **{record.label}**, {dataset_label(name)} (`{name}`): {what}"
+                     + (f" — {figures}." if figures else "."))
+    return lines
+
+
+def rewrite_readme(path: Path, lines: list) -> bool:
+    """Replace what lies between the markers; False (README untouched) when it has no markers."""
+    text = path.read_text()
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    new = pattern.sub(lambda _: "\n".join([START, *lines, END]), text, count=1)
+    if new != text:
+        path.write_text(new)
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def results_markdown(cards: dict, unavailable: dict) -> str:
+    shown = lambda *kinds: [n for n in registry.releases(*kinds) if n in cards]  # noqa: E731
+    try:
+        where = api.checkpoint_dir().resolve().relative_to(ROOT)
+    except ValueError:
+        where = api.checkpoint_dir()
+    lines = ["# Measured results", "",
+             f"*Generated by `{COMMAND}` from the cards of the released models (`{where}/<name>.json`): do not edit "
+             f"by hand. The benchmarks (`python -m genimg.bench quality|sr|inpaint|style --update-cards`) write "
+             f"their figures into the cards; the command that measured each table is under it. Training figures "
+             f"(device, steps, wall time) are the cards' own.*", ""]
+    if unavailable:
+        lines += ["Not available, so not in the tables: "
+                  + "; ".join(f"`{n}` ({why})" for n, why in unavailable.items()), ""]
+    sections = [  # (kinds, section) in the order shown; every kind in KINDS has one
+        (api.GENERATOR_KINDS, lambda names: generators_section(names, cards, shown("classifier"))),
+        (("classifier",), lambda names: classifiers_section(names, cards)),
+        (("upscaler",), lambda names: upscalers_section(names, cards)),
+        (("inpainter",), lambda names: inpainter_section(names, cards)),
+        (("stylizer",), lambda names: stylizer_section(names, cards)),
+    ]
+    for kinds, section in sections:
+        names = shown(*kinds)
+        if names:
+            lines += section(names)
+    covered = {k for kinds, _ in sections for k in kinds}
+    rest = [n for n in cards if registry.family_of(n).kind not in covered]
+    if rest:
+        lines += ["## Other models", "", "No table for their kind yet: " + ", ".join(f"`{n}`" for n in rest), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def docs(readme=None, out=None) -> dict:
+    """Write docs/results.md and README's models list from the cards; -> what was written."""
+    readme = Path(readme) if readme else ROOT / "README.md"
+    out = Path(out) if out else ROOT / "docs" / "results.md"
+    cards, unavailable = load_cards()
+    for name, why in unavailable.items():
+        print(f"{name}: unavailable ({why})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(results_markdown(cards, unavailable))
+    print(f"wrote {out}: {len(cards)} released models' cards")
+    lines = readme_lines(cards, unavailable)
+    if readme.is_file() and rewrite_readme(readme, lines):
+        print(f"wrote {readme}: the models list between {START} and {END} ({len(lines) - 1} models)")
+    else:
+        print(f"{readme}: no {START} ... {END} markers; left as it is")
+    return {"results": str(out), "readme": str(readme), "unavailable": unavailable}

@@ -1,0 +1,131 @@
+"""The generators: `quality` (Fréchet distance against two references, class agreement, near-copies) and
+`speed` (latency of the app's generation functions and its start-up time).
+
+Fréchet distances are taken in each dataset's classifier feature space on n samples, beside two references
+computed the same way: real train vs real test (the floor) and real test images blurred with a 3x3 box filter
+(a mild, visible degradation). Class agreement applies to conditional generators."""
+import statistics
+
+import torch
+
+from .. import api, checkpoints, data as datasets, metrics, registry
+from ..api.generation import decode, latents
+from .common import app_startup_seconds, median_ms, releases_for, speed_photo, write_results
+
+# A sample "nearly copies" a training image when its RMS pixel distance to it is under this
+# (0..1 scale; about 10 grey levels): far closer than two different drawings of the same class.
+COPY_THRESHOLD = 0.04
+
+
+@torch.no_grad()
+def sample_images(model, n, seed=0, batch=1000, truncation=None):
+    """n samples (and, for a conditional model, the labels asked for: an equal share of each class)."""
+    z = latents(model, n, seed, truncation)
+    labels = torch.arange(n) % len(model.classes) if model.conditional else None
+    images = torch.cat([decode(model, z[i:i + batch], None if labels is None else labels[i:i + batch])
+                        for i in range(0, n, batch)])
+    return images, labels
+
+
+def quality(n=10_000, data=None, update_cards=False, out=None):
+    results = {}
+    for dataset in datasets.DATASETS:
+        try:
+            classifier = api.find_kind("classifier", dataset)
+        except ValueError as error:
+            print(f"{dataset}: skipped ({error})")
+            continue
+        real = datasets.load(dataset, data)
+        test = datasets.to_float(real.test_images[:n])
+        g = torch.Generator().manual_seed(0)
+        train = datasets.to_float(real.train_images[torch.randperm(len(real.train_images), generator=g)[:n]])
+        clf = classifier.module
+        test_features = metrics.features(clf, test)
+        accuracy = float((metrics.predictions(clf, datasets.to_float(real.test_images)) == real.test_labels).float().mean())
+        floor = metrics.frechet_distance(metrics.features(clf, train), test_features)
+        blurred = metrics.frechet_distance(metrics.features(clf, metrics.box_blur(test)), test_features)
+        train_all = datasets.to_float(real.train_images)
+        copies_real = float((metrics.nearest_distances(test[:2000], train_all) < COPY_THRESHOLD).float().mean())
+        rows = {"classifier_test_accuracy": round(accuracy, 4), "fd_floor_train_vs_test": round(floor, 3),
+                "fd_blurred_test": round(blurred, 3), "copy_share_real_test": round(copies_real, 4), "models": {}}
+        print(f"\n{dataset}: classifier test accuracy {accuracy:.2%}; {n:,} samples per model")
+        print(f"  {'':<24}{'FD':>9}{'x floor':>9}  {'class agreement':>38}  {'near-copies':>11}")
+        print(f"  {'real train vs test':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>37.2%}   {copies_real:>10.2%}")
+        print(f"  {'real test, 3x3 blur':<24}{blurred:>9.3f}{blurred / floor:>9.1f}")
+        for name in releases_for(dataset, *api.GENERATOR_KINDS):
+            try:
+                model = api.load(name)
+            except ValueError as error:
+                print(f"  {name}: unavailable ({error})")
+                continue
+            images, labels = sample_images(model, n)
+            fd = metrics.frechet_distance(metrics.features(clf, images), test_features)
+            row = {"fd": round(fd, 3), "fd_ratio_to_floor": round(fd / floor, 2),
+                   "fd_ratio_to_blurred": round(fd / blurred, 3),
+                   "copy_share": round(float((metrics.nearest_distances(images[:2000], train_all) < COPY_THRESHOLD)
+                                             .float().mean()), 4)}
+            agreement = ""
+            if model.conditional:
+                row["class_agreement"] = round(float((metrics.predictions(clf, images) == labels).float().mean()), 4)
+                agreement = f"{row['class_agreement']:.2%}"
+                # The app's truncation control trades variety for typical samples; report what it buys.
+                truncated, _ = sample_images(model, n, truncation=1.0)
+                row["class_agreement_truncation_1"] = round(
+                    float((metrics.predictions(clf, truncated) == labels).float().mean()), 4)
+                agreement += f" ({row['class_agreement_truncation_1']:.2%} at truncation 1)"
+            print(f"  {model.name:<24}{fd:>9.3f}{fd / floor:>9.1f}  {agreement:>38}  {row['copy_share']:>10.2%}")
+            rows["models"][model.name] = row
+            if update_cards:
+                checkpoints.record_metrics(api.checkpoint_dir(), model.name, "quality", {
+                    **row, "n_samples": n, "fd_floor_train_vs_test": rows["fd_floor_train_vs_test"],
+                    "fd_blurred_test": rows["fd_blurred_test"],
+                    "command": "python -m genimg.bench quality --update-cards"})
+        if update_cards:
+            checkpoints.record_metrics(api.checkpoint_dir(), classifier.name, "test_accuracy",
+                                       rows["classifier_test_accuracy"])
+        results[dataset] = rows
+    print(f"\nFD: Fréchet distance in the classifier's 128-D feature space (lower is better); 'x floor' divides by "
+          f"the train-vs-test distance (the floor).\nclass agreement: the classifier's label equals the class asked for "
+          f"(real test images: its test accuracy, the ceiling).\nnear-copies: share of samples within RMS "
+          f"{COPY_THRESHOLD} of a training image (for the first row: of real test images).")
+    write_results(out, results)
+    return results
+
+
+def speed(repeats=20):
+    """Median latency of the API's and the app's generation functions, of each upscaler on a 256x256 photo, and
+    the app's start-up time (median of 3)."""
+    from ..ui import generate as generate_tab, interpolate as interpolate_tab  # the app's own functions
+    from ..ui.common import DATASET_CHOICES, EVERY_CLASS
+
+    shown = {dataset: label for label, dataset in DATASET_CHOICES.items()}  # "mnist" -> "MNIST"
+    conditional = registry.families("conditional-generator")[0]
+    # An unconditional generator with a temperature knob and no 2-D map: the app's typical VAE.
+    plain = next(f for f in registry.families("generator") if f.latent_knob == "temperature" and not f.latent_map)
+    conditional_name = registry.release_of(conditional.name, "fashion-mnist")
+    plain_name = registry.release_of(plain.name, "mnist")
+    print(f"torch threads: {torch.get_num_threads()}; median of {repeats} runs after one warm-up")
+    cases = {
+        f"api.generate: 64 samples ({conditional_name})": lambda: api.generate(conditional_name, n=64, seed=1),
+        f"api.generate: 64 samples ({plain_name})": lambda: api.generate(plain_name, n=64, seed=1),
+        "app /generate: 64 samples + labels + grid PNG": lambda: generate_tab.generate_grid(
+            conditional.label, shown["fashion-mnist"], EVERY_CLASS, 1, 64, 0, 1),
+        "app /interpolate: 16 frames + strip + GIF": lambda: interpolate_tab.interpolate_frames(
+            conditional.label, shown["mnist"], 1, 2, "3", "8", 16, "Spherical"),
+        "app /manifold: 20x20 map": lambda: generate_tab.manifold_map(shown["mnist"], 20),
+    }
+    photo = speed_photo()
+    for name in api.upscaler_names().values():
+        try:
+            api.upscaler(name)
+        except ValueError:
+            continue
+        cases[f"api.upscale: 256x256 -> x4 ({name})"] = lambda name=name: api.upscale(photo, 4, name)
+    results = {}
+    for label, fn in cases.items():
+        results[label] = median_ms(fn, repeats)
+        print(f"  {label:<50} {results[label]:8.1f} ms")
+    startups = [app_startup_seconds(api.checkpoint_dir()) for _ in range(3)]
+    results["app start-up (s)"] = statistics.median(startups)
+    print(f"  {'app start-up: python app.py to first HTTP answer':<50} {results['app start-up (s)']:8.2f} s (median of 3)")
+    return results

@@ -1,0 +1,104 @@
+"""Style transfer: for each preset, the style and content losses (genimg/families/style/losses.py) of the
+network's output beside those of Gatys' optimisation on the same photo, with the time each took; the median time
+of a preset on a 512x512 and a 1024x1024 photo; and the README grid (rows: photos, columns: presets)."""
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import api, checkpoints
+from ..api.styling import stylizer, vgg as load_vgg
+from ..families.style import losses
+from .common import median_ms, speed_photo
+
+
+def style_photo(path, side: int) -> Image.Image:
+    """A photo scaled so that its long side is `side` pixels."""
+    image = Image.open(path).convert("RGB")
+    scale = side / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+
+
+def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False):
+    """Per preset: losses and seconds of the network and of Gatys' optimisation on one photo at `size` px."""
+    network = stylizer()
+    vgg = load_vgg()
+    paintings = losses.find_paintings(data)
+    photo = style_photo(photo_path, size)
+    content = losses.to_tensor(np.asarray(photo))
+    print(f"\nstyle losses on {Path(photo_path).name} at {photo.width}x{photo.height} (content: {losses.CONTENT_LAYER} "
+          f"MSE; style: relative Gram error summed over {', '.join(losses.STYLE_LAYERS)}; weighted total = "
+          f"{losses.CONTENT_WEIGHT:g} content + {losses.STYLE_WEIGHT:g} style + {losses.TV_WEIGHT:g} TV); "
+          f"Gatys: Adam on the pixels from the photo, {gatys_steps} steps; torch threads {torch.get_num_threads()}")
+    print(f"  {'preset':<18} {'network: style':>14} {'content':>8} {'total':>7} {'time s':>7}   "
+          f"{'Gatys: style':>12} {'content':>8} {'total':>7} {'time s':>7}")
+    results = {}
+    for name in network.module.styles:
+        file = losses.PRESETS[name][0]
+        style = losses.to_tensor(losses.load_painting(paintings / file))
+        grams = losses.style_grams(vgg, style)
+        start = time.perf_counter()
+        output = api.stylize(photo, name, model=network.name)
+        net_seconds = time.perf_counter() - start
+        with torch.no_grad():
+            net = {k: v.item() for k, v in losses.perceptual_losses(vgg, losses.to_tensor(np.asarray(output)),
+                                                                    content, grams).items()}
+        gatys = losses.gatys(vgg, content, style, steps=gatys_steps)
+        with torch.no_grad():
+            gatys.update(tv=losses.perceptual_losses(vgg, gatys["image"], content, grams)["tv"].item())
+        total = lambda r: (losses.CONTENT_WEIGHT * r["content"] + losses.STYLE_WEIGHT * r["style"]  # noqa: E731
+                           + losses.TV_WEIGHT * r["tv"])
+        results[name] = {"network": {"style": round(net["style"], 4), "content": round(net["content"], 2),
+                                     "total": round(total(net), 1), "seconds": round(net_seconds, 3)},
+                         "gatys": {"style": round(gatys["style"], 4), "content": round(gatys["content"], 2),
+                                   "total": round(total(gatys), 1), "seconds": round(gatys["seconds"], 2),
+                                   "steps": gatys_steps},
+                         "photo": Path(photo_path).name, "size": list(photo.size)}
+        n, g = results[name]["network"], results[name]["gatys"]
+        print(f"  {name:<18} {n['style']:>14.3f} {n['content']:>8.1f} {n['total']:>7.0f} {n['seconds']:>7.3f}   "
+              f"{g['style']:>12.3f} {g['content']:>8.1f} {g['total']:>7.0f} {g['seconds']:>7.1f}")
+    if update_cards:
+        checkpoints.record_metrics(api.checkpoint_dir(), network.name, "versus_gatys",
+                                   {**results, "command": "python -m genimg.bench style --update-cards"})
+    return results
+
+
+def style_speed(repeats=10, update_cards=False):
+    """Median seconds for genimg.stylize of a 512x512 photo (any preset costs the same), and at 1024x1024."""
+    network = stylizer()
+    name = network.module.styles[0]
+    print(f"\nstyle transfer speed: torch threads {torch.get_num_threads()}, median of {repeats} after a warm-up")
+    results = {}
+    for side in (512, 1024):
+        photo = speed_photo(side)
+        seconds = median_ms(lambda: api.stylize(photo, name), repeats) / 1000
+        results[f"{side}px"] = {"median_s": round(seconds, 3)}
+        print(f"  {side}x{side}: {seconds:6.3f} s")
+    if update_cards:
+        checkpoints.record_metrics(api.checkpoint_dir(), network.name, "speed", {
+            **results, "threads": torch.get_num_threads(), "command": "python -m genimg.bench style --update-cards"})
+    return results
+
+
+def style_grid(photo_paths, out, side=192):
+    """Rows: the photos; columns: the photo, then each preset (the network's output), titled."""
+    from PIL import ImageDraw
+    names = stylizer().module.styles
+    rows = []
+    for path in photo_paths:
+        photo = style_photo(path, side)
+        rows.append([photo] + [api.stylize(photo, name) for name in names])
+    cell_w, cell_h = max(r[0].width for r in rows), max(r[0].height for r in rows)
+    figure = Image.new("RGB", ((cell_w + 4) * (len(names) + 1), 16 + (cell_h + 4) * len(rows)), "white")
+    draw = ImageDraw.Draw(figure)
+    for c, title in enumerate(["photo"] + names):
+        draw.text((c * (cell_w + 4) + 2, 2), title, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            figure.paste(image, (c * (cell_w + 4) + (cell_w - image.width) // 2,
+                                 16 + r * (cell_h + 4) + (cell_h - image.height) // 2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out)
+    print(f"\nwrote {out}: rows {', '.join(Path(p).name for p in photo_paths)}; columns: the photo, then each preset")
