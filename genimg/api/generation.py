@@ -4,6 +4,8 @@ labels what they draw.
     genimg.generate("cgan-mnist", n=16, seed=3, label=7)
     genimg.interpolate("dcgan-fashion-mnist", seed_a=1, seed_b=2, steps=16)
 """
+import math
+
 import torch
 from PIL import Image
 
@@ -29,7 +31,13 @@ def generator_model(model) -> Model:
 
 
 def truncated_normal(shape, truncation: float | None, generator=None):
-    """Standard normal samples; with `truncation`, values beyond +-truncation are redrawn (the truncation trick)."""
+    """Standard normal samples; with `truncation`, values beyond +-truncation are redrawn (the truncation trick),
+    then scaled back to unit variance (truncated_std).
+
+    Without the rescaling the codes shrink (at truncation 0.5 their standard deviation is 0.28), and a generator
+    whose first layer feeds batch norm with statistics measured on N(0, 1) codes draws dim, faded images: the
+    conditional GAN's garments came out nearly black. Rescaled, the codes have the length the generator was
+    trained on and only lose their outlying values, which is what makes samples more typical."""
     z = torch.randn(shape, generator=generator)
     if truncation is None:
         return z
@@ -38,7 +46,15 @@ def truncated_normal(shape, truncation: float | None, generator=None):
         if not outside.any():
             break
         z[outside] = torch.randn(int(outside.sum()), generator=generator)
-    return z.clamp_(-truncation, truncation)
+    return z.clamp_(-truncation, truncation) / truncated_std(truncation)
+
+
+def truncated_std(truncation: float) -> float:
+    """The standard deviation of N(0, 1) restricted to [-t, t]: sqrt(1 - 2 t phi(t) / (2 Phi(t) - 1))."""
+    t = float(truncation)
+    density = math.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    mass = math.erf(t / math.sqrt(2))
+    return math.sqrt(max(1 - 2 * t * density / mass, 1e-12))
 
 
 def latents(model: Model, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:

@@ -25,8 +25,11 @@ reconstruction term averages over what the code leaves uncertain. With a **2-D l
 on a plane; the **manifold map** decodes a grid of such points, showing how the model lays out the dataset.
 
 **Controls.** *Seed*: the same seed always gives the same images. *Truncation* (GANs): redraw code values
-beyond $\pm t$; smaller $t$ gives more typical, less varied images (0 = off). *Temperature* (VAEs): the
-standard deviation of the codes; below 1 gives safer, blurrier images, above 1 stranger ones.
+beyond $\pm t$, then rescale the codes to the spread the generator was trained on; smaller $t$ leaves out the
+codes' outlying values (0 = off). Without the rescaling the codes would shrink, and the generator's batch norm
+(its statistics measured on full-size codes) would turn them into dim, faded images. Our small generators
+change little otherwise, which is itself a lesson: truncation pays off in big GANs whose rare codes draw broken
+images. *Temperature* (VAEs): the standard deviation of the codes; below 1 gives safer, blurrier images, above 1 stranger ones.
 Under each image: the label and confidence of a separate CNN classifier trained on the same dataset.
 """
 
@@ -43,7 +46,7 @@ def generate_grid(family_label, dataset_label, class_label, seed, count, truncat
         class_label: conditional GAN only: the class to draw ("Sneaker", "7", ...) or "(one of each)"; other models ignore it.
         seed: a whole number >= 0; the same seed and settings always give the same images.
         count: how many images, 1 to 64.
-        truncation: GANs only: redraw latent values beyond +-t, 0 = off; smaller t gives more typical, less varied images.
+        truncation: GANs only: redraw latent values beyond +-t (then rescaled to unit variance), 0 = off.
         temperature: VAEs only: the spread of the latent codes, 1 = as trained; lower is safer and blurrier (0 to 2).
     Returns:
         the grid as a PNG file, the same PNG for download, and a markdown line naming the model, seed and training.
