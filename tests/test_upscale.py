@@ -458,6 +458,23 @@ def test_tab_function_errors_are_gr_errors(sr_dir, tmp_path):
         tab.upscale_photo(str(big), "x4", "Fast (small network)", False)
 
 
+def test_the_tab_defaults_to_the_fast_model_and_says_how_long_before_it_starts(sr_dir, tmp_path):
+    """The default answers in about a second; the time shown before pressing Upscale comes from the card's bench
+    until this server has run the model, then from the last run (seconds per input pixel)."""
+    from genimg.ui import upscale as tab
+    assert tab.MODEL_CHOICES[tab.DEFAULT_MODEL] == "fast"
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(path)
+    tab._seconds_per_pixel.clear()
+    assert tab.expected_time(None, "x2", tab.DEFAULT_MODEL) == ""
+    before = tab.expected_time(str(path), "x2", tab.DEFAULT_MODEL)
+    assert "for this 80x60 photo at x2" in before or before == ""  # dry-run cards carry no speed figure
+    tab.upscale_photo(str(path), "x2", tab.DEFAULT_MODEL, False)
+    measured = tab._seconds_per_pixel["fast", 2]
+    after = tab.expected_time(str(path), "x2", tab.DEFAULT_MODEL)
+    assert f"about **{max(measured * 80 * 60, 0.1):.1f} s** for this 80x60 photo at x2" in after
+
+
 def test_app_through_gradio_client(sr_dir, tmp_path):
 
     from gradio_client import Client, handle_file

@@ -3,6 +3,7 @@ import time
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 import genimg
 
@@ -10,7 +11,8 @@ from .common import gpu, save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 SCALE_CHOICES = {"x2": 2, "x4": 4}
-MODEL_CHOICES = {"Quality (residual network)": "quality", "Fast (small network)": "fast"}
+MODEL_CHOICES = {"Fast (small network)": "fast", "Quality (residual network)": "quality"}
+DEFAULT_MODEL = "Fast (small network)"  # about a second for a typical photo even on a busy 2-CPU server
 # The app keeps results at 16 megapixels (4096x4096): a browser still shows them, and a 2-CPU Space makes them
 # in seconds. `python -m genimg upscale` and genimg.upscale() go to 64 megapixels.
 APP_MAX_OUTPUT_PIXELS = 4096 * 4096
@@ -92,7 +94,7 @@ def report_bad_uploads(image_input: gr.Image) -> gr.Image:
 
 
 def example_rows() -> list:
-    rows = [["chelsea.png", "x4", "Quality (residual network)", False],
+    rows = [["chelsea.png", "x4", "Fast (small network)", False],
             ["rocket.jpg", "x2", "Fast (small network)", False],
             ["coins.png", "x4", "Quality (residual network)", True]]
     return [[str(EXAMPLES_DIR / name), *rest] for name, *rest in rows if (EXAMPLES_DIR / name).is_file()]
@@ -108,6 +110,40 @@ def model_of(model_label) -> str:
     if model_label not in MODEL_CHOICES:
         raise gr.Error(f"Choose a model: {', '.join(MODEL_CHOICES)}.")
     return MODEL_CHOICES[model_label]
+
+
+# Seconds per input pixel of each (model, scale), as last measured in this process; before the first run, the
+# card's benchmark (a 256x256 photo, on the machine that ran the bench) stands in.
+_seconds_per_pixel: dict = {}
+
+
+def seconds_per_pixel(model: str, scale: int) -> float | None:
+    if (model, scale) in _seconds_per_pixel:
+        return _seconds_per_pixel[model, scale]
+    try:
+        return genimg.upscaler(model).card["metrics"]["speed_256px"][f"x{scale}"]["median_s"] / 256 ** 2
+    except (ValueError, KeyError):
+        return None
+
+
+def expected_time(path, scale_label, model_label) -> str:
+    """A sentence shown before the person presses Upscale: how long this photo should take with each model."""
+    if not path or scale_label not in SCALE_CHOICES or model_label not in MODEL_CHOICES:
+        return ""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, ValueError):
+        return ""
+    scale = SCALE_CHOICES[scale_label]
+    guesses = {label: seconds_per_pixel(short, scale) for label, short in MODEL_CHOICES.items()}
+    if guesses[model_label] is None:
+        return ""
+    seconds = guesses[model_label] * width * height
+    text = f"Expected: about **{max(seconds, 0.1):.1f} s** for this {width}x{height} photo at {scale_label}"
+    others = [f"{label.split(' (')[0].lower()} model about {guess * width * height:.1f} s"
+              for label, guess in guesses.items() if label != model_label and guess is not None]
+    return text + (f" ({'; '.join(others)})" if others else "") + ", when no one else is using the server."
 
 
 def measurement_table(result, scale) -> str:
@@ -131,7 +167,7 @@ def upscale_photo(path, scale_label, model_label, measure):
     Args:
         path: the photo (PNG, JPEG, WebP, ...).
         scale_label: "x2" or "x4".
-        model_label: "Quality (residual network)" (best) or "Fast (small network)".
+        model_label: "Fast (small network)" (the default, about a second) or "Quality (residual network)" (sharper, slower).
         measure: false: upscale the photo; true: shrink it by the scale first, enlarge it back and compare with the original.
     Returns:
         a pair of PNG files (bicubic, network) of the same size, the network's PNG for download, and a markdown report.
@@ -156,6 +192,7 @@ def upscale_photo(path, scale_label, model_label, measure):
                        f"or `python -m genimg upscale` (up to 64 megapixels).")
     upscaled_image = genimg.upscale(image, scale, model)
     seconds = time.perf_counter() - start
+    _seconds_per_pixel[model, scale] = seconds / (width * height)
     bicubic, upscaled = save_png(genimg.upscale_bicubic(image, scale)), save_png(upscaled_image)
     name = genimg.upscaler(model).name
     info = (f"**{name}**: {width}x{height} -> {upscaled_image.width}x{upscaled_image.height} ({upscaled_image.mode}) "
@@ -170,11 +207,12 @@ def build_tab():
                 photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
                                                     sources=["upload", "clipboard"], elem_id="upscale_in"))
                 scale = gr.Radio(choices=list(SCALE_CHOICES), value="x4", label="Scale")
-                model = gr.Radio(choices=list(MODEL_CHOICES), value="Quality (residual network)", label="Model")
+                model = gr.Radio(choices=list(MODEL_CHOICES), value=DEFAULT_MODEL, label="Model")
                 measure = gr.Checkbox(value=False, label="Measure",
                                       info="Shrink my photo first, upscale it back, and score bicubic and the "
                                            "network against my original (PSNR, SSIM)")
                 button = gr.Button("Upscale", variant="primary")
+                estimate = gr.Markdown()
                 rows = example_rows()
                 if rows:
                     gr.Examples(rows, inputs=[photo, scale, model, measure], label="Examples")
@@ -189,3 +227,6 @@ def build_tab():
         # One upscale at a time: each already uses every CPU core, and a 16-megapixel result holds ~0.5 GB.
         button.click(upscale_photo, [photo, scale, model, measure], [slider, download, info], api_name="upscale",
                      concurrency_limit=1)
+        for control in (photo, scale, model):
+            control.change(expected_time, [photo, scale, model], estimate, api_visibility="private",
+                           queue=False, show_progress="hidden")
