@@ -14,7 +14,7 @@ import genimg
 import genimg.ui.common
 from genimg.ui.common import EVERY_CLASS
 from genimg.ui.generate import controls_for, generate_grid, manifold_map
-from genimg.ui.interpolate import classes_for, interpolate_frames
+from genimg.ui.interpolate import GIF_ZOOM, classes_for, interpolate_frames
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -71,7 +71,7 @@ class TestEventFunctions:
         strip, gif = interpolate_frames(family, "Fashion-MNIST", 1, 2, *classes, 6, "Linear")
         assert image_format(strip) == ("PNG", (2 + 6 * (3 * 28 + 2), 2 + 3 * 28 + 2))
         fmt, size = image_format(gif)
-        assert fmt == "GIF" and size == (6 * 28, 6 * 28)
+        assert fmt == "GIF" and size == (GIF_ZOOM * 28, GIF_ZOOM * 28)
         # bounce: 6 forward + 4 back = 10 frames, though PIL merges identical neighbours (e.g. the turn)
         assert 2 <= frame_count(gif) <= 2 * 6 - 2
 
@@ -178,3 +178,25 @@ def test_app_help_lists_the_options():
     assert result.returncode == 0, result.stderr
     for option in ("--host", "--port", "--share", "--checkpoints"):
         assert option in result.stdout
+
+
+def test_one_click_examples_run(checkpoint_dir):
+    """Generate's and Interpolate's example rows are valid inputs of their tab functions."""
+    from genimg.ui import generate as generate_tab, interpolate as interpolate_tab
+    for row in generate_tab.example_rows():
+        picture, _, info = generate_tab.generate_grid(*row)
+        assert Path(picture).is_file() and "images" in info
+    for row in interpolate_tab.example_rows():
+        strip, gif = interpolate_tab.interpolate_frames(*row)
+        assert Path(strip).is_file() and Path(gif).is_file()
+
+
+def test_a_visitors_mistake_is_a_message_not_a_logged_traceback(checkpoint_dir):
+    """gr.Error(print_exception=False): the server log stays readable under a public link's wrong inputs."""
+    from genimg.ui import generate as generate_tab
+    with pytest.raises(gr.Error) as raised:
+        generate_tab.generate_grid("Conditional GAN", "MNIST", "Dog", 0, 4, 0, 1)  # unknown class: a ValueError
+    assert raised.value.print_exception is False
+    with pytest.raises(gr.Error) as raised:
+        generate_tab.generate_grid("No such model", "MNIST", None, 0, 4, 0, 1)  # the tab's own gr.Error
+    assert raised.value.print_exception is False

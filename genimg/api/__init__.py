@@ -16,8 +16,8 @@ from .generation import GENERATOR_KINDS, MAX_GRID, MAX_IMAGES, MAX_STEPS, classi
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number, released,
                      set_checkpoint_dir, whole_number)
-from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, set_vgg_weights, styles, stylize,
-                      stylize_with_image, stylize_with_image_steps, vgg_status)
+from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, VGGUnavailable, set_vgg_weights, styles,
+                      stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
 from .upscaling import load_image, measure_upscale, upscale, upscale_bicubic, upscaler, upscaler_names
 
 __all__ = [
@@ -33,5 +33,5 @@ __all__ = [
     "inpaint", "photo_inpainter", "PRIOR_STEPS",
     # style transfer
     "stylize", "styles", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
-    "MAX_STYLE_SIDE", "MAX_GATYS_SIDE", "MAX_GATYS_STEPS",
+    "MAX_STYLE_SIDE", "MAX_GATYS_SIDE", "MAX_GATYS_STEPS", "VGGUnavailable",
 ]

@@ -104,19 +104,22 @@ def set_vgg_weights(path=None, download: bool | None = None) -> None:
 
 
 def vgg_status() -> str:
-    """A sentence for people: where the VGG16 weights will come from, or why there are none. Loads nothing."""
+    """A sentence for the people using the app: whether VGG16 weights are there, or why not. Loads nothing, and
+    names no file or folder of the server (the log and set_vgg_weights' caller know those)."""
     path = _vgg["path"] or os.environ.get(ENV_VAR)
     if _vgg["model"] is not None:
-        return f"VGG16 loaded from {_vgg['model'].source}."
+        return "VGG16 loaded."
+    if path and not Path(path).is_file():
+        return ("The VGG16 weights file the server was given does not exist: your own style images cannot be used "
+                "(the presets work).")
+    if not path and not _vgg["download"]:
+        return (f"No VGG16 weights: no --vgg-weights or ${ENV_VAR} given and downloading is off, so your own style "
+                f"images cannot be used (the presets work).")
     if _vgg["error"] is not None:
-        return _vgg["error"]
+        return "VGG16 weights could not be loaded, so your own style images cannot be used (the presets work)."
     if path:
-        return (f"VGG16 weights: {path}." if Path(path).is_file() else
-                f"VGG16 weights file {path} does not exist: your own style images cannot be used (the presets work).")
-    if _vgg["download"]:
-        return "VGG16 weights will be downloaded from torchvision (528 MB) on first use."
-    return (f"No VGG16 weights: no --vgg-weights or ${ENV_VAR} given and downloading is off, so your own style "
-            f"images cannot be used (the presets work).")
+        return "VGG16 weights are ready (loaded on first use)."
+    return "VGG16 weights will be downloaded from torchvision (528 MB) on first use."
 
 
 def vgg():

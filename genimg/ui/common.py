@@ -47,16 +47,18 @@ def checkpoint_name(family_label: str, dataset_label: str) -> str:
 
 
 def user_errors(fn):
-    """Turn the API's ValueErrors (bad input, unavailable model) into a gr.Error the person can read."""
+    """Turn the API's ValueErrors (bad input, unavailable model) into a gr.Error the person can read. These are
+    people's mistakes, not the server's: the log gets no traceback for them (other exceptions keep theirs)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
+        except gr.Error as error:
+            error.print_exception = False
             raise
         except ValueError as error:
-            raise gr.Error(str(error)) from None
+            raise gr.Error(str(error), print_exception=False) from None
 
     return wrapper
 

@@ -98,6 +98,15 @@ def controls_for(family_label, dataset_label):
             gr.update(visible=gan), gr.update(visible=not gan), gr.update(visible=entry["latent_map"]))
 
 
+def example_rows() -> list:
+    """One click each: every generator on one of the datasets, with a seed that shows it well."""
+    rows = []
+    for k, label in enumerate(generator_families()):
+        dataset = list(DATASET_CHOICES)[k % len(DATASET_CHOICES)]
+        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, 1])
+    return rows
+
+
 def build_tab():
     with gr.Tab("Generate", id="generate"):
         with gr.Row():
@@ -126,6 +135,8 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, count, truncation, temperature]
         button.click(generate_grid, inputs, [picture, download, info], api_name="generate")
+        gr.Examples(example_rows(), inputs=inputs, outputs=[picture, download, info], fn=generate_grid,
+                    run_on_click=True, cache_examples=False, label="Examples (one click)")
         manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold")
         for control in (family, dataset):
             control.change(controls_for, [family, dataset], [label, truncation, temperature, manifold_box],

@@ -6,6 +6,8 @@ import genimg
 from .common import (DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
                      output_path, user_errors)
 
+GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
+
 HOW_IT_WORKS = r"""
 Every image a generator makes comes from a code $z$. Two seeds give two codes $z_A$ and $z_B$; the frames
 decode points on a path between them. A smooth morph means the model has learned a continuous space of
@@ -44,8 +46,19 @@ def interpolate_frames(family_label, dataset_label, seed_a, seed_b, class_a, cla
                                 label_a=labels[0], label_b=labels[1])
     strip_path, gif_path = output_path(".png"), output_path(".gif")
     genimg.grid(frames, columns=min(8, len(frames)), scale=3).save(strip_path)
-    genimg.save_gif(frames, gif_path, scale=6)
+    genimg.save_gif(frames, gif_path, scale=GIF_ZOOM)
     return strip_path, gif_path
+
+
+def example_rows() -> list:
+    """One click each: a sneaker turning into an ankle boot, a 1 into a 7, and an unconditional model's walk."""
+    conditional = conditional_label()
+    rows = [[conditional, "Fashion-MNIST", 1, 2, "Sneaker", "Ankle boot", 16, "Spherical"],
+            [conditional, "MNIST", 4, 9, "1", "7", 16, "Spherical"]]
+    others = [label for label in generator_families() if label != conditional]
+    if others:
+        rows.append([others[0], "MNIST", 3, 5, "0", "9", 24, "Spherical"])
+    return rows
 
 
 def classes_for(family_label, dataset_label):
@@ -78,7 +91,9 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        button.click(interpolate_frames, [family, dataset, seed_a, seed_b, class_a, class_b, steps, mode],
-                     [strip, animation], api_name="interpolate")
+        inputs = [family, dataset, seed_a, seed_b, class_a, class_b, steps, mode]
+        button.click(interpolate_frames, inputs, [strip, animation], api_name="interpolate")
+        gr.Examples(example_rows(), inputs=inputs, outputs=[strip, animation], fn=interpolate_frames,
+                    run_on_click=True, cache_examples=False, label="Examples (one click)")
         for control in (family, dataset):
             control.change(classes_for, [family, dataset], [class_a, class_b], api_visibility="private")

@@ -59,7 +59,7 @@ def preset_previews(choices: dict) -> list:
         return []
     previews = []
     for label, name in choices.items():
-        previews.append((genimg.stylize(PREVIEW_PHOTO, name, max_side=PREVIEW_SIDE), label))
+        previews.append((genimg.stylize(PREVIEW_PHOTO, name, max_side=PREVIEW_SIDE), label.split(" (")[0]))
     return previews
 
 
@@ -121,7 +121,7 @@ def stylize_with_own(path, style_path, steps, size, strength, keep_colours, prog
     """
     try:
         if not path:
-            raise gr.Error("Upload a photo or pick an example first.")
+            raise gr.Error("Upload the photo to paint at the top of this tab (or pick an example photo) first.")
         if not style_path:
             raise gr.Error("Upload a style image (a painting, a texture, anything) first.")
         start = time.perf_counter()
@@ -132,8 +132,10 @@ def stylize_with_own(path, style_path, steps, size, strength, keep_colours, prog
             yield save_png(image), f"Step {step} of {total}, {time.perf_counter() - start:.0f} s."
     except gr.Error:
         raise
+    except genimg.VGGUnavailable:  # its message names the server's files: visitors get the status sentence
+        raise gr.Error(genimg.vgg_status(), print_exception=False) from None
     except ValueError as error:
-        raise gr.Error(str(error)) from None
+        raise gr.Error(str(error), print_exception=False) from None
 
 
 def build_tab():
@@ -166,10 +168,12 @@ def build_tab():
         previews = preset_previews(choices)
         if previews:
             gr.Gallery(previews, label=f"The presets: the network's own output on {PREVIEW_PHOTO.name}",
-                       columns=len(previews), height="auto", allow_preview=False)
+                       columns=3, height="auto", object_fit="contain", allow_preview=False)
         with gr.Accordion("Your own style image (optimisation, slow)", open=False):
-            gr.Markdown("Gatys' optimisation toward any style image you upload. " + genimg.vgg_status() +
-                        " Each step takes about a second at 256 px on a CPU; the image updates every 5 steps.")
+            gr.Markdown("Gatys' optimisation paints **the photo at the top of this tab** in the manner of any style "
+                        "image you upload here; *Strength* and *Keep the original colours* above apply too. " +
+                        genimg.vgg_status() + " Each step takes about a second at 256 px on a CPU; the image "
+                        "updates every 5 steps.")
             with gr.Row():
                 with gr.Column(scale=1):
                     style_image = report_bad_uploads(gr.Image(label="Style image", type="filepath", image_mode=None,

@@ -188,7 +188,8 @@ def upscale_photo(path, scale_label, model_label, measure):
         return (bicubic, upscaled), upscaled, info + f"\n\nTook {time.perf_counter() - start:.1f} s."
     if width * scale * height * scale > APP_MAX_OUTPUT_PIXELS:
         raise gr.Error(f"x{scale} would make {width * scale}x{height * scale} ({width * height * scale ** 2 / 1e6:.0f} "
-                       f"megapixels); the app stops at {APP_MAX_OUTPUT_PIXELS / 1e6:.0f}. Choose x2, a smaller photo, "
+                       f"megapixels); the app stops at {APP_MAX_OUTPUT_PIXELS / 1e6:.0f}. "
+                       f"{'Choose x2, a smaller photo' if scale > 2 else 'Choose a smaller photo'}, "
                        f"or `python -m genimg upscale` (up to 64 megapixels).")
     upscaled_image = genimg.upscale(image, scale, model)
     seconds = time.perf_counter() - start
