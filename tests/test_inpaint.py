@@ -449,6 +449,23 @@ def test_tab_functions_directly():
     assert np.array_equal(np.asarray(Image.open(result))[box_mask() == 0], image[box_mask() == 0])
     sample = tab.new_sample("VAE prior (MNIST digit)", 3)
     assert sample["background"].shape == (280, 280, 3)
+    first, drawn = tab.next_sample("VAE prior (MNIST digit)", 3, 0)
+    second, drawn = tab.next_sample("VAE prior (MNIST digit)", 3, drawn)
+    assert drawn == 2 and not np.array_equal(first["background"], second["background"])  # a new one each click
+    assert tab.prior_controls("Photo network")[0]["visible"] is False  # no New sample to wipe a photo with
+    assert tab.prior_controls("VAE prior (MNIST digit)")[0]["visible"] is True
+
+
+def test_big_uploads_are_shrunk_for_the_editor():
+    """A photo over EDIT_SIDE on its long side comes back at EDIT_SIDE (the editor froze on 6000x6000); smaller
+    ones are left alone (gr.skip)."""
+    import gradio as gr
+    from genimg.ui import inpaint as tab
+    big = np.zeros((3000, 2000, 4), np.uint8)
+    shrunk = tab.shrink_upload({"background": big, "layers": [], "composite": None})
+    assert shrunk["background"].shape[:2] == (tab.EDIT_SIDE, round(tab.EDIT_SIDE * 2 / 3))
+    small = tab.shrink_upload({"background": np.zeros((300, 200, 4), np.uint8), "layers": [], "composite": None})
+    assert isinstance(small, type(gr.skip()))
 
 
 def test_app_through_gradio_client(tmp_path):

@@ -25,6 +25,9 @@ def model_choices() -> dict:
 
 MODEL_CHOICES = model_choices()
 SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
+# Uploads are shrunk to this long side before the editor holds them: a 6000x6000 photo froze the browser's canvas
+# for half a minute at a time and its fill never came back.
+EDIT_SIDE = 1600
 
 HOW_IT_WORKS = r"""
 **Photos: a learned fill.** First a classical fill: *push-pull* (Gortler et al. 1996) averages the known pixels
@@ -58,9 +61,11 @@ descent on $z$ (the model stays fixed), from 8 random starts, and keep the best.
 $G(z)$. What appears there is what the model believes goes with the rest: paint over the bottom of a 7 and see
 whether it becomes a 7, a 9 or a 4. The seed picks the random starts.
 
-**Controls.** *Brush size*: the width of the brush in the editor. *Model*: the photo network, or a prior; for a
-prior, *New sample* puts a digit or garment drawn by the conditional GAN on the canvas (upload your own 28x28
-image if you prefer; other sizes are shrunk to 28x28 for the search).
+**Controls.** The brush's size is in the editor's toolbar. *Model*: the photo network, or a prior; for a prior,
+*New sample* puts a digit or garment drawn by the conditional GAN on the canvas, another one at each click
+(upload your own 28x28 image if you prefer; other sizes are shrunk to 28x28 for the search). Photos larger than
+1600 pixels on the long side are shrunk to that size when they are uploaded, so the editor stays quick; the
+photo network fills at 768 pixels at most anyway.
 """
 
 
@@ -121,7 +126,7 @@ def inpaint_image(value, model_label, seed, progress=gr.Progress()):
 
 
 @user_errors
-def new_sample(model_label, seed):
+def new_sample(model_label, seed, drawn=0):
     """Put a digit or garment drawn by the conditional GAN on the inpainting canvas (enlarged 10x to 280x280), to paint
     over and fill with a prior.
 
@@ -135,9 +140,36 @@ def new_sample(model_label, seed):
     if model == "photo":
         raise gr.Error("Samples are for the VAE and GAN priors; for the photo network, upload a photo or pick an example.")
     conditional = genimg.find_kind("conditional-generator", genimg.load(model).dataset)
-    sample = genimg.generate(conditional, n=1, seed=int(seed), label=int(seed) % len(conditional.classes))[0]
+    index = int(seed) + int(drawn or 0)  # each click of the tab's button draws the next one
+    sample = genimg.generate(conditional, n=1, seed=index, label=index % len(conditional.classes))[0]
     big = sample.convert("RGB").resize((28 * SAMPLE_ZOOM, 28 * SAMPLE_ZOOM), Image.Resampling.NEAREST)
     return {"background": np.asarray(big), "layers": [], "composite": np.asarray(big)}
+
+
+def next_sample(model_label, seed, drawn):
+    """The tab's New sample button: the next sample each click (a counter kept per browser session)."""
+    return new_sample(model_label, seed, drawn), int(drawn or 0) + 1
+
+
+def shrink_upload(value):
+    """An uploaded photo longer than EDIT_SIDE on its long side comes back shrunk to it, with a note; others stay."""
+    if not isinstance(value, dict) or value.get("background") is None:
+        return gr.skip()
+    background = np.asarray(value["background"])
+    height, width = background.shape[:2]
+    if max(height, width) <= EDIT_SIDE:
+        return gr.skip()
+    image = Image.fromarray(background)
+    image.thumbnail((EDIT_SIDE, EDIT_SIDE), Image.Resampling.LANCZOS)
+    gr.Info(f"The photo is {width}x{height}; it was shrunk to {image.width}x{image.height} for the editor.")
+    shrunk = np.asarray(image)
+    return {"background": shrunk, "layers": [], "composite": shrunk}
+
+
+def prior_controls(model_label):
+    """New sample only for the priors; switching model clears the last result (it belonged to the other model)."""
+    cleared = (None, None, None, None, "")
+    return (gr.update(visible=MODEL_CHOICES.get(model_label) != "photo"), *cleared)
 
 
 def example_rows() -> list:
@@ -156,11 +188,11 @@ def build_tab():
                 editor = gr.ImageEditor(label="Paint over what should go", type="numpy", image_mode="RGBA",
                                         sources=["upload", "clipboard"], layers=False, transforms=(),
                                         brush=brush(24), eraser=gr.Eraser(default_size=24), elem_id="inpaint_in")
-                brush_size = gr.Slider(4, 128, value=24, step=1, label="Brush size")
                 model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (priors: the random starts)")
                 with gr.Row():
-                    sample_button = gr.Button("New sample (priors)")
+                    sample_button = gr.Button("New sample", visible=False)
+                    drawn = gr.State(0)
                     button = gr.Button("Fill", variant="primary")
                 rows = example_rows()
                 if rows:
@@ -177,7 +209,9 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        brush_size.change(lambda s: gr.ImageEditor(brush=brush(s)), brush_size, editor, api_name=False)
-        sample_button.click(new_sample, [model, seed], editor, api_name="inpaint_sample")
+        editor.upload(shrink_upload, editor, editor, api_visibility="private")
+        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample")
+        model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
+                     api_visibility="private", queue=False)
         button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],
                      api_name="inpaint", concurrency_limit=1)
