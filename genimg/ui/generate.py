@@ -6,6 +6,10 @@ import genimg
 from .common import (DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
                      generator_entry, generator_families, gpu, output_path, user_errors)
 
+SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
+draws new ones from random numbers (the seed). Pick a model and press Generate: a second network says under each
+picture what it thinks it shows."""  # on top of the tab, for a school class
+
 HOW_IT_WORKS = r"""
 **DCGAN.** A generator $G$ turns a random code $z \sim \mathcal N(0, I)$ into an image; a discriminator $D$
 scores images as real or generated. They are trained against each other with the hinge loss:
@@ -109,6 +113,7 @@ def example_rows() -> list:
 
 def build_tab():
     with gr.Tab("Generate", id="generate"):
+        gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")

@@ -29,6 +29,9 @@ SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
 # for half a minute at a time and its fill never came back.
 EDIT_SIDE = 1600
 
+SUMMARY = """Paint over something in a photo and a network fills the hole from what is around it. It learned by filling holes
+cut into thousands of photos and comparing its guess with what was really there."""  # on top of the tab, for a school class
+
 HOW_IT_WORKS = r"""
 **Photos: a learned fill.** First a classical fill: *push-pull* (Gortler et al. 1996) averages the known pixels
 in a pyramid of ever coarser grids until no cell is empty, then comes back up, each pixel taking the coarser
@@ -183,6 +186,7 @@ def brush(size) -> gr.Brush:
 
 def build_tab():
     with gr.Tab("Inpaint", id="inpaint"):
+        gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
                 editor = gr.ImageEditor(label="Paint over what should go", type="numpy", image_mode="RGBA",

@@ -8,6 +8,10 @@ from .common import (DATASET_CHOICES, checkpoint_name, conditional_label, genera
 
 GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
 
+SUMMARY = """Every picture a generator draws comes from a list of random numbers, its code. Walking step by step from one
+code to another turns one picture smoothly into the other, which shows that the network has learned a map of its
+pictures, not a list."""  # on top of the tab, for a school class
+
 HOW_IT_WORKS = r"""
 Every image a generator makes comes from a code $z$. Two seeds give two codes $z_A$ and $z_B$; the frames
 decode points on a path between them. A smooth morph means the model has learned a continuous space of
@@ -71,6 +75,7 @@ def classes_for(family_label, dataset_label):
 def build_tab():
     names = genimg.class_names("fashion-mnist")
     with gr.Tab("Interpolate", id="interpolate"):
+        gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")

@@ -15,6 +15,9 @@ PREVIEW_PHOTO = EXAMPLES_DIR / "chelsea.png"
 PREVIEW_SIDE = 160
 NO_BLEND = "(none)"
 
+SUMMARY = """A network learned to repaint any photo with the colours and brush strokes of a famous painting. It keeps the
+shapes of your photo (what is where) and takes the texture of the painting (how it looks up close)."""  # on top of the tab, for a school class
+
 HOW_IT_WORKS = r"""
 **What "style" is here** (Gatys, Ecker and Bethge 2016). Pass an image through VGG16, a network trained to
 recognise objects, and look at the feature maps of a few layers. The *Gram matrix* of a layer is the
@@ -141,6 +144,7 @@ def stylize_with_own(path, style_path, steps, size, strength, keep_colours, prog
 def build_tab():
     choices = preset_choices()
     with gr.Tab("Style", id="style"):
+        gr.Markdown(SUMMARY)
         if not choices:
             gr.Markdown("**No style network is available** (checkpoint `style-photos` is missing or broken), so the "
                         "presets are off. Your own style images may still work (below).")

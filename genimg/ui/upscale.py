@@ -17,6 +17,9 @@ DEFAULT_MODEL = "Fast (small network)"  # about a second for a typical photo eve
 # in seconds. `python -m genimg upscale` and genimg.upscale() go to 64 megapixels.
 APP_MAX_OUTPUT_PIXELS = 4096 * 4096
 
+SUMMARY = """Making a photo bigger means inventing pixels that were never there. A network that has seen many photos shrunk
+and restored guesses sharper edges than plain resizing (bicubic, on the left of the slider)."""  # on top of the tab, for a school class
+
 HOW_IT_WORKS = r"""
 **The task.** A small image has lost detail that a larger one had; *super-resolution* guesses it back.
 *Bicubic* resizing only interpolates between neighbouring pixels, so edges come out soft. A network trained on
@@ -203,6 +206,7 @@ def upscale_photo(path, scale_label, model_label, measure):
 
 def build_tab():
     with gr.Tab("Upscale", id="upscale"):
+        gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
                 photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
