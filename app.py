@@ -25,7 +25,8 @@ def availability_note() -> str:
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="genimg") as demo:
+    # delete_cache: gradio's own copies of inputs and results, deleted when older than an hour (checked every 30 min).
+    with gr.Blocks(title="genimg", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)
         note = availability_note()
         if note:

@@ -38,6 +38,8 @@ def open_image(source, what: str = "The image", task: str = "upscale") -> Image.
     corrupt file, an animated image, or an image too large to upscale (this includes decompression bombs:
     the size is checked from the header, before any pixel is decoded).
     """
+    if source is None:
+        raise ValueError(f"{what} is missing: give an image (a path, bytes or a PIL image).")
     if isinstance(source, Image.Image):
         image = source
     else:

@@ -200,3 +200,25 @@ def test_a_visitors_mistake_is_a_message_not_a_logged_traceback(checkpoint_dir):
     with pytest.raises(gr.Error) as raised:
         generate_tab.generate_grid("No such model", "MNIST", None, 0, 4, 0, 1)  # the tab's own gr.Error
     assert raised.value.print_exception is False
+
+
+def test_old_results_are_swept_from_the_output_folder():
+    """A result older than KEEP_SECONDS is deleted when new ones are made; a fresh one stays."""
+    import os
+    import time
+
+    from genimg.ui import common
+    old, fresh = Path(common.output_path(".png")), Path(common.output_path(".png"))
+    now = time.time()
+    os.utime(old, (now - common.KEEP_SECONDS - 10, now - common.KEEP_SECONDS - 10))
+    common._last_sweep[0] = 0.0
+    assert common.sweep_old_outputs(now) >= 1
+    assert not old.exists() and fresh.exists()
+    assert common.sweep_old_outputs(now + 1) == 0  # at most once a minute
+
+
+@pytest.mark.parametrize("call", [lambda: genimg.upscale(None, 2), lambda: genimg.inpaint(None, None),
+                                  lambda: genimg.stylize(None, genimg.styles()[0]["name"])])
+def test_no_image_is_a_value_error(call):
+    with pytest.raises(ValueError, match="missing"):
+        call()

@@ -1,6 +1,7 @@
 """What every tab shares: choices shown to people, mapped to checkpoint names, and errors shown as toasts."""
 import functools
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -64,11 +65,34 @@ def user_errors(fn):
 
 
 def output_path(suffix: str) -> str:
-    """A fresh file in the system temp folder (gradio serves files from there)."""
+    """A fresh file in the system temp folder (gradio serves files from there). Results older than KEEP_SECONDS
+    are deleted as new ones are made, so a server that runs for weeks does not fill its disk."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    sweep_old_outputs()
     handle = tempfile.NamedTemporaryFile(dir=OUTPUT_DIR, suffix=suffix, delete=False)
     handle.close()
     return handle.name
+
+
+KEEP_SECONDS = 3600  # a result stays downloadable for an hour
+_last_sweep = [0.0]
+
+
+def sweep_old_outputs(now: float | None = None) -> int:
+    """Delete results older than KEEP_SECONDS from OUTPUT_DIR (at most once a minute); returns how many."""
+    now = time.time() if now is None else now
+    if now - _last_sweep[0] < 60:
+        return 0
+    _last_sweep[0] = now
+    removed = 0
+    for path in OUTPUT_DIR.glob("tmp*"):
+        try:
+            if now - path.stat().st_mtime > KEEP_SECONDS:
+                path.unlink()
+                removed += 1
+        except OSError:  # another worker removed it first
+            pass
+    return removed
 
 
 def save_png(image) -> str:
