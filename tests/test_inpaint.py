@@ -503,6 +503,14 @@ def test_app_through_gradio_client(tmp_path):
         with pytest.raises(AppError, match="Upload a photo"):
             client.predict({"background": None, "layers": [], "composite": None}, "Photo network", 0,
                            api_name="/inpaint")
+        # Refused from the header, before any pixel is decoded: a 12000x12000 PNG (a few hundred KB) and a text
+        # file named .png.
+        Image.new("L", (12000, 12000)).save(tmp_path / "huge.png")
+        (tmp_path / "text.png").write_text("not a picture")
+        for name, message in (("huge.png", "12000x12000"), ("text.png", "not an image")):
+            with pytest.raises(AppError, match=message):
+                client.predict({"background": handle_file(str(tmp_path / name)), "layers": [], "composite": None},
+                               "Photo network", 0, api_name="/inpaint")
     finally:
         client.close()
         demo.close()

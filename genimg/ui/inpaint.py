@@ -1,4 +1,5 @@
 """Inpaint tab: paint over part of a photo (or of a digit or garment) and have it filled in."""
+import io
 from pathlib import Path
 
 import gradio as gr
@@ -154,6 +155,46 @@ def next_sample(model_label, seed, drawn):
     return new_sample(model_label, seed, drawn), int(drawn or 0) + 1
 
 
+MAX_UPLOAD_PIXELS = 40_000_000  # 6000x6000 still opens (and is shrunk); a 12000x12000 PNG took 30 s and 1.7 GB
+
+
+def refuse_unreadable_or_huge(editor: gr.ImageEditor) -> gr.ImageEditor:
+    """Check the editor's image from its header before gradio decodes it: a file that is not an image, or one over
+    MAX_UPLOAD_PIXELS, gets a clear message at once (API calls too), not a half-minute decode or gradio's generic
+    "Could not preprocess input component". (Wraps the instance's method, as upscale.report_bad_uploads does.)"""
+    preprocess = editor.preprocess
+
+    def checked_preprocess(payload):
+        source = None
+        if payload is not None and getattr(payload, "id", None) is not None:  # a browser upload, held as bytes
+            cached = editor.blob_storage.get(payload.id)
+            background = getattr(cached, "background", None)
+            source = io.BytesIO(background) if isinstance(background, (bytes, bytearray)) else None
+        elif payload is not None and getattr(payload, "background", None) is not None:  # an API call's file
+            source = getattr(payload.background, "path", None)
+        if source is not None:
+            try:
+                with Image.open(source) as image:
+                    width, height = image.size
+            except (OSError, ValueError, Image.DecompressionBombError):
+                raise gr.Error("The file is not an image that can be read (use PNG, JPEG, WebP, BMP or TIFF).",
+                               print_exception=False) from None
+            if width * height > MAX_UPLOAD_PIXELS:
+                raise gr.Error(f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the editor "
+                               f"takes at most {MAX_UPLOAD_PIXELS / 1e6:.0f}. Shrink it first.",
+                               print_exception=False)
+        try:
+            return preprocess(payload)
+        except gr.Error:
+            raise
+        except Exception:
+            raise gr.Error("The image could not be read: it may be truncated or not an image.",
+                           print_exception=False) from None
+
+    editor.preprocess = checked_preprocess
+    return editor
+
+
 def shrink_upload(value):
     """An uploaded photo longer than EDIT_SIDE on its long side comes back shrunk to it, with a note; others stay."""
     if not isinstance(value, dict) or value.get("background") is None:
@@ -189,9 +230,10 @@ def build_tab():
         gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
-                editor = gr.ImageEditor(label="Paint over what should go", type="numpy", image_mode="RGBA",
-                                        sources=["upload", "clipboard"], layers=False, transforms=(),
-                                        brush=brush(24), eraser=gr.Eraser(default_size=24), elem_id="inpaint_in")
+                editor = refuse_unreadable_or_huge(gr.ImageEditor(
+                    label="Paint over what should go", type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
+                    layers=False, transforms=(), brush=brush(24), eraser=gr.Eraser(default_size=24),
+                    elem_id="inpaint_in"))
                 model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (priors: the random starts)")
                 with gr.Row():
