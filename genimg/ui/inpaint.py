@@ -1,5 +1,6 @@
 """Inpaint tab: paint over part of a photo (or of a digit or garment) and have it filled in."""
 import io
+import warnings
 from pathlib import Path
 
 import gradio as gr
@@ -174,8 +175,10 @@ def refuse_unreadable_or_huge(editor: gr.ImageEditor) -> gr.ImageEditor:
             source = getattr(payload.background, "path", None)
         if source is not None:
             try:
-                with Image.open(source) as image:
-                    width, height = image.size
+                with warnings.catch_warnings():  # a big image is refused below, in words; no bomb warning in the log
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                    with Image.open(source) as image:
+                        width, height = image.size
             except (OSError, ValueError, Image.DecompressionBombError):
                 raise gr.Error("The file is not an image that can be read (use PNG, JPEG, WebP, BMP or TIFF).",
                                print_exception=False) from None
