@@ -220,5 +220,11 @@ def test_old_results_are_swept_from_the_output_folder():
 @pytest.mark.parametrize("call", [lambda: genimg.upscale(None, 2), lambda: genimg.inpaint(None, None),
                                   lambda: genimg.stylize(None, genimg.styles()[0]["name"])])
 def test_no_image_is_a_value_error(call):
-    with pytest.raises(ValueError, match="missing"):
-        call()
+    from genimg import checkpoints
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(checkpoints.DEFAULT_DIR)  # the shipped photo models
+    try:
+        with pytest.raises(ValueError, match="missing"):
+            call()
+    finally:
+        genimg.set_checkpoint_dir(previous)
