@@ -456,18 +456,6 @@ def test_tab_functions_directly():
     assert tab.prior_controls("VAE prior (MNIST digit)")[0]["visible"] is True
 
 
-def test_big_uploads_are_shrunk_for_the_editor():
-    """A photo over EDIT_SIDE on its long side comes back at EDIT_SIDE (the editor froze on 6000x6000); smaller
-    ones are left alone (gr.skip)."""
-    import gradio as gr
-    from genimg.ui import inpaint as tab
-    big = np.zeros((3000, 2000, 4), np.uint8)
-    shrunk = tab.shrink_upload({"background": big, "layers": [], "composite": None})
-    assert shrunk["background"].shape[:2] == (tab.EDIT_SIDE, round(tab.EDIT_SIDE * 2 / 3))
-    small = tab.shrink_upload({"background": np.zeros((300, 200, 4), np.uint8), "layers": [], "composite": None})
-    assert isinstance(small, type(gr.skip()))
-
-
 def test_app_through_gradio_client(tmp_path):
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError

@@ -27,9 +27,6 @@ def model_choices() -> dict:
 
 MODEL_CHOICES = model_choices()
 SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
-# Uploads are shrunk to this long side before the editor holds them: a 6000x6000 photo froze the browser's canvas
-# for half a minute at a time and its fill never came back.
-EDIT_SIDE = 1600
 
 SUMMARY = """Paint over something in a photo and a network fills the hole from what is around it. It learned by filling holes
 cut into thousands of photos and comparing its guess with what was really there."""  # on top of the tab, for a school class
@@ -68,9 +65,8 @@ whether it becomes a 7, a 9 or a 4. The seed picks the random starts.
 
 **Controls.** The brush's size is in the editor's toolbar. *Model*: the photo network, or a prior; for a prior,
 *New sample* puts a digit or garment drawn by the conditional GAN on the canvas, another one at each click
-(upload your own 28x28 image if you prefer; other sizes are shrunk to 28x28 for the search). Photos larger than
-1600 pixels on the long side are shrunk to that size when they are uploaded, so the editor stays quick; the
-photo network fills at 768 pixels at most anyway.
+(upload your own 28x28 image if you prefer; other sizes are shrunk to 28x28 for the search). The photo network
+fills at 768 pixels at most and enlarges its fill into your photo.
 """
 
 
@@ -198,21 +194,6 @@ def refuse_unreadable_or_huge(editor: gr.ImageEditor) -> gr.ImageEditor:
     return editor
 
 
-def shrink_upload(value):
-    """An uploaded photo longer than EDIT_SIDE on its long side comes back shrunk to it, with a note; others stay."""
-    if not isinstance(value, dict) or value.get("background") is None:
-        return gr.skip()
-    background = np.asarray(value["background"])
-    height, width = background.shape[:2]
-    if max(height, width) <= EDIT_SIDE:
-        return gr.skip()
-    image = Image.fromarray(background)
-    image.thumbnail((EDIT_SIDE, EDIT_SIDE), Image.Resampling.LANCZOS)
-    gr.Info(f"The photo is {width}x{height}; it was shrunk to {image.width}x{image.height} for the editor.")
-    shrunk = np.asarray(image)
-    return {"background": shrunk, "layers": [], "composite": shrunk}
-
-
 def prior_controls(model_label):
     """New sample only for the priors; switching model clears the last result (it belonged to the other model)."""
     cleared = (None, None, None, None, "")
@@ -258,7 +239,6 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        editor.upload(shrink_upload, editor, editor, api_visibility="private")
         sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample")
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
