@@ -55,19 +55,20 @@ def build(name: str, config: dict | None = None):
     return family(name).build(config)
 
 
-def release_of(recipe_family: str, dataset: str) -> str:
+def release_of(family_name: str, dataset: str) -> str:
     """The released checkpoint of a family for a dataset (e.g. "cgan", "mnist" -> "cgan-mnist")."""
-    for name in RELEASES:
-        recipe = recipe_of(name)
-        if RECIPES[recipe]["family"] == recipe_family and name == checkpoint_name(recipe, dataset):
+    for name in releases(dataset=dataset):
+        if family_of(name).name == family_name:
             return name
-    raise ValueError(f"No released {recipe_family} model for {dataset}.")
+    raise ValueError(f"No released {family_name} model for {dataset}.")
 
 
-def releases(*kinds: str) -> list[str]:
-    """The released checkpoints whose family is of one of these kinds, in RELEASES order."""
-    wanted = {f.name for f in families(*kinds)}
-    return [name for name in RELEASES if family_of(name).name in wanted]
+def releases(*kinds: str, dataset: str | None = None) -> list[str]:
+    """The released checkpoints whose family is of one of these kinds (any kind when none is named), trained on
+    `dataset` when one is named, in RELEASES order."""
+    wanted = {f.name for f in families(*kinds)} if kinds else set(FAMILIES)
+    return [name for name in RELEASES
+            if family_of(name).name in wanted and (dataset is None or dataset_of(name) == dataset)]
 
 
 def recipe_of(checkpoint: str) -> str:
@@ -81,3 +82,8 @@ def recipe_of(checkpoint: str) -> str:
 def family_of(checkpoint: str) -> Family:
     """The family record of a checkpoint named <recipe>-<dataset>."""
     return FAMILIES[RECIPES[recipe_of(checkpoint)]["family"]]
+
+
+def dataset_of(checkpoint: str) -> str:
+    """The dataset of a checkpoint named <recipe>-<dataset> ("cgan-fashion-mnist" -> "fashion-mnist")."""
+    return checkpoint[len(recipe_of(checkpoint)) + 1:]

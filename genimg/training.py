@@ -239,7 +239,7 @@ def load_state(path, trainer, meta):
 def resolve_recipe(recipe_name: str, dataset: str, out, vgg_weights, dry_run: bool) -> dict:
     """The recipe as this run uses it: a knob given per dataset (a dict) resolved to the one number the card
     records (the network's `config` is a dict of its own, the same for every dataset)."""
-    from .registry import RECIPES
+    from .registry import RECIPES  # here, not at the top: the family rooms the registry imports import this module
     if recipe_name not in RECIPES:
         raise ValueError(f"Unknown model {recipe_name!r}; train.py can train: {', '.join(RECIPES)}.")
     recipe = {k: (v.get(dataset, v.get("fashion-mnist")) if isinstance(v, dict) and k != "config" else v)
@@ -292,7 +292,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
           vgg_weights: str | None = None) -> dict:
     """Train one recipe (`model`) on one dataset; write the run folder (state, grids, loss curve) and the
     checkpoint <model>-<dataset> with its card."""
-    from .registry import FAMILIES
+    from .registry import FAMILIES  # (see resolve_recipe)
     recipe = resolve_recipe(model, dataset, out, vgg_weights, dry_run)
     if dry_run:
         steps = steps or DRY_RUN["steps"]

@@ -14,7 +14,7 @@ from ..data import class_names
 from ..imaging import grid, save_gif
 from .generation import GENERATOR_KINDS, MAX_GRID, MAX_IMAGES, MAX_STEPS, classify, generate, interpolate, manifold
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter
-from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number, released,
+from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
                      set_checkpoint_dir, whole_number)
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, VGGUnavailable, set_vgg_weights, styles,
                       stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
@@ -22,7 +22,7 @@ from .upscaling import load_image, measure_upscale, upscale, upscale_bicubic, up
 
 __all__ = [
     # models
-    "models", "load", "find", "find_kind", "released", "Model", "set_checkpoint_dir", "checkpoint_dir",
+    "models", "load", "find", "find_kind", "Model", "set_checkpoint_dir", "checkpoint_dir",
     "CheckpointError", "MAX_SEED", "whole_number", "real_number",
     # generation
     "generate", "interpolate", "manifold", "classify", "class_names", "grid", "save_gif", "GENERATOR_KINDS",

@@ -106,12 +106,12 @@ def models(check: bool = True) -> dict:
     and a missing or broken one is reported, not fatal. check=False only describes them (dataset from the name)."""
     result = {}
     for name in registry.RELEASES:
-        record = registry.FAMILIES[registry.RECIPES[registry.recipe_of(name)]["family"]]
+        record = registry.family_of(name)
         entry = {"family": record.name, "kind": record.kind, "label": record.label, "dataset": None,
                  "description": record.description, "latent_knob": record.latent_knob,
                  "latent_map": record.latent_map, "available": False, "error": None, "metrics": {}}
         if not check:
-            entry["dataset"] = name[len(registry.recipe_of(name)) + 1:]
+            entry["dataset"] = registry.dataset_of(name)
             result[name] = entry
             continue
         try:
@@ -130,21 +130,9 @@ def find(family: str, dataset: str) -> Model:
 
 def find_kind(kind: str, dataset: str) -> Model:
     """The released model of a kind for a dataset, e.g. find_kind("classifier", "mnist")."""
-    for name in registry.releases(kind):
-        if name == registry.checkpoint_name(registry.recipe_of(name), dataset):
-            return load(name)
+    for name in registry.releases(kind, dataset=dataset):
+        return load(name)
     raise ValueError(f"No released {kind} for {dataset}.")
-
-
-def released(kind: str) -> list:
-    """The released models of a kind ("generator", "upscaler", ...; see genimg.family.KINDS) that load."""
-    names = []
-    for name in registry.releases(kind):
-        try:
-            names.append(load(name))
-        except ValueError:
-            pass
-    return names
 
 
 # ----------------------------------------------------------------------------------------------

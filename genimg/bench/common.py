@@ -11,8 +11,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from .. import registry
-
 ROOT = Path(__file__).resolve().parents[2]  # the repository: app.py, examples/, README.md, docs/
 
 
@@ -57,16 +55,6 @@ def speed_photo(size: int = 256) -> Image.Image:
         with Image.open(example) as image:
             return image.convert("RGB").crop((0, 0, size, size))
     return Image.effect_noise((size, size), 64).convert("RGB")
-
-
-def release_dataset(name: str) -> str:
-    """The dataset of a checkpoint named <recipe>-<dataset> (e.g. "cgan-fashion-mnist" -> "fashion-mnist")."""
-    return name[len(registry.recipe_of(name)) + 1:]
-
-
-def releases_for(dataset: str, *kinds: str) -> list:
-    """The released checkpoints of these kinds trained on `dataset`, in RELEASES order."""
-    return [name for name in registry.releases(*kinds) if release_dataset(name) == dataset]
 
 
 def write_results(path, results) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import api, registry
 from ..family import KINDS
-from .common import ROOT, release_dataset
+from .common import ROOT
 
 COMMAND = "python -m genimg.bench docs"
 START, END = "<!-- models:start -->", "<!-- models:end -->"
@@ -33,7 +33,7 @@ def load_cards() -> tuple[dict, dict]:
 
 
 def dataset_label(name: str) -> str:
-    dataset = release_dataset(name)
+    dataset = registry.dataset_of(name)
     return DATASET_LABELS.get(dataset, dataset)
 
 
@@ -134,13 +134,13 @@ def generators_section(names: list, cards: dict, judges: list) -> list:
              "asked for (conditional generators; at truncation 1 as well, the app's variety control). *Near-copies*: "
              "share of samples within RMS 0.04 of a training image. *Test −ELBO*: the VAEs' negative evidence lower "
              "bound on the test set, in nats (training's evaluation).", ""]
-    datasets = list(dict.fromkeys(release_dataset(n) for n in names))
+    datasets = list(dict.fromkeys(registry.dataset_of(n) for n in names))
     for dataset in datasets:
-        members = [n for n in names if release_dataset(n) == dataset]
+        members = [n for n in names if registry.dataset_of(n) == dataset]
         measured = [cards[n]["metrics"].get("quality") or {} for n in members]
         reference = next((q for q in measured if q.get("fd_floor_train_vs_test")), {})
         floor, blurred = reference.get("fd_floor_train_vs_test"), reference.get("fd_blurred_test")
-        judge = next((j for j in judges if release_dataset(j) == dataset), None)
+        judge = next((j for j in judges if registry.dataset_of(j) == dataset), None)
         accuracy = cards[judge]["metrics"].get("test_accuracy") if judge else None
         header = ["model", "FD", "× floor", "× blurred", "class agreement", "at truncation 1", "near-copies",
                   "test −ELBO"]

@@ -10,7 +10,7 @@ import torch
 
 from .. import api, checkpoints, data as datasets, metrics, registry
 from ..api.generation import decode, latents
-from .common import app_startup_seconds, median_ms, releases_for, speed_photo, write_results
+from .common import app_startup_seconds, median_ms, speed_photo, write_results
 
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
 # (0..1 scale; about 10 grey levels): far closer than two different drawings of the same class.
@@ -52,7 +52,7 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
         print(f"  {'':<24}{'FD':>9}{'x floor':>9}  {'class agreement':>38}  {'near-copies':>11}")
         print(f"  {'real train vs test':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>37.2%}   {copies_real:>10.2%}")
         print(f"  {'real test, 3x3 blur':<24}{blurred:>9.3f}{blurred / floor:>9.1f}")
-        for name in releases_for(dataset, *api.GENERATOR_KINDS):
+        for name in registry.releases(*api.GENERATOR_KINDS, dataset=dataset):
             try:
                 model = api.load(name)
             except ValueError as error:

@@ -110,7 +110,7 @@ class GANTrainer(Trainer):
 
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
-        spec = self.spec = recipe
+        spec = recipe
         num_classes = family.full_config()["num_classes"]
         self.conditional = num_classes > 0
         if self.conditional:
@@ -134,7 +134,7 @@ class GANTrainer(Trainer):
         labels = labels.to(self.device) if self.conditional else None
         z = torch.randn(len(x), unwrap(self.generator).z_dim, device=self.device)
         opt_g, opt_d = self.optimizers["opt_g"], self.optimizers["opt_d"]
-        aux = self.spec["aux_class_weight"] if self.conditional else 0.0
+        aux = self.recipe["aux_class_weight"] if self.conditional else 0.0
         with autocast:
             fake = self.generator(z, labels)
             both = torch.cat([x, fake.detach()])
@@ -173,7 +173,7 @@ class GANTrainer(Trainer):
 
     @torch.no_grad()
     def update_ema(self):
-        decay = self.spec["ema_decay"]
+        decay = self.recipe["ema_decay"]
         generator = unwrap(self.generator)
         for ema_p, p in zip(self.ema.parameters(), generator.parameters()):
             ema_p.lerp_(p.detach(), 1 - decay)

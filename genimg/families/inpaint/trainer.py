@@ -67,7 +67,7 @@ class InpaintTrainer(Trainer):
 
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
-        spec = self.spec = recipe
+        spec = recipe
         if spec.get("grow_from"):  # fine-tuning a trained network (the stages after inpaint-base)
             self.model, self.card_extras["grown_from"] = start_from(spec, family, spec.get("config"))
         else:
@@ -103,7 +103,7 @@ class InpaintTrainer(Trainer):
         hole_l1 = (holes * error.abs()).mean()
         valid_l1 = (valid * error.abs()).mean()
         losses = {"hole_l1": hole_l1.item(), "valid_l1": valid_l1.item()}
-        pixel_loss = self.spec.get("pixel_loss", "l1")
+        pixel_loss = self.recipe.get("pixel_loss", "l1")
         if pixel_loss == "psnr":
             # The benchmark's own measure: hole PSNR per image, averaged over images. Squared error summed over
             # the batch weighs each image by its hole's area times its error, so big, hard holes dominate; this
@@ -120,16 +120,16 @@ class InpaintTrainer(Trainer):
             losses["hole_l2"] = hole_term.item()
         else:
             hole_term, valid_term = hole_l1, valid_l1
-        loss = self.spec["hole_weight"] * hole_term + self.spec["valid_weight"] * valid_term
+        loss = self.recipe["hole_weight"] * hole_term + self.recipe["valid_weight"] * valid_term
         if self.vgg is not None:
-            layers = self.spec["perceptual_layers"]
+            layers = self.recipe["perceptual_layers"]
             with torch.no_grad():
                 target = self.vgg(images, layers)
             # On the composite only (what the user sees): the partial-conv paper also scores the raw output, but
             # a second VGG pass costs a third of a step on a CPU.
             filled = self.vgg(composite(images, output, holes), layers)
             perceptual = sum(F.l1_loss(filled[k], target[k]) for k in layers)
-            loss = loss + self.spec["perceptual_weight"] * perceptual
+            loss = loss + self.recipe["perceptual_weight"] * perceptual
             losses["perceptual"] = perceptual.item()
         opt = self.optimizers["opt"]
         opt.zero_grad(set_to_none=True)

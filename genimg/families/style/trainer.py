@@ -52,7 +52,7 @@ class StyleTrainer(Trainer):
 
     def __init__(self, recipe, family, photo_folder, device, world):
         super().__init__(recipe, family, photo_folder, device, world)
-        spec = self.spec = recipe
+        spec = recipe
         styles = [name for name, _ in photo_folder.paintings]  # the paintings are the targets
         self.model = family.build({**spec.get("config", {}), "styles": styles}).to(device)
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
@@ -93,7 +93,7 @@ class StyleTrainer(Trainer):
         x, styles = x.to(self.device), styles.to(self.device)
         output = self.net(x, self.model.one_hot(styles))
         opt = self.optimizers["opt"]
-        if self.current_step < self.spec["reconstruction_steps"]:
+        if self.current_step < self.recipe["reconstruction_steps"]:
             # Phase 1: learn to reproduce the photo (pixel L1, no VGG: 2.5x faster a step). Without it the network
             # must relearn shapes from instance-normalised features under the perceptual loss: after 600 such steps
             # its painted photos were still blurred (docs/history.md).
@@ -102,7 +102,7 @@ class StyleTrainer(Trainer):
             loss.backward()
             opt.step()
             return {"loss": loss.item(), "reconstruction_l1": loss.item()}
-        if self.current_step == self.spec["reconstruction_steps"]:
+        if self.current_step == self.recipe["reconstruction_steps"]:
             # Phase 2 starts with fresh Adam moments: the L1 phase's tiny second moments would turn the first
             # perceptual gradients (orders of magnitude larger) into steps that wipe out what phase 1 learned.
             opt.state.clear()
@@ -110,7 +110,7 @@ class StyleTrainer(Trainer):
         with self.loss_autocast:
             losses = style_losses.perceptual_losses(self.vgg, output, x, grams)
         content, style, tv = (losses[k].mean() for k in ("content", "style", "tv"))
-        loss = self.spec["content_weight"] * content + self.spec["style_weight"] * style + self.spec["tv_weight"] * tv
+        loss = self.recipe["content_weight"] * content + self.recipe["style_weight"] * style + self.recipe["tv_weight"] * tv
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
