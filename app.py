@@ -6,7 +6,7 @@ import sys
 import gradio as gr
 
 import genimg
-from genimg.ui import generate, inpaint, interpolate, style, upscale
+from genimg.ui import compare, generate, inpaint, interpolate, likelihood, style, trajectory, upscale
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -34,6 +34,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             generate.build_tab()
             interpolate.build_tab()
+            compare.build_tab()
+            trajectory.build_tab()
+            likelihood.build_tab()
             upscale.build_tab()
             inpaint.build_tab()
             style.build_tab()

@@ -27,7 +27,8 @@ class Family:
     trainer: type
     label: str  # what menus and tables show
     description: str
-    latent_knob: str | None = None  # generators: "truncation" (GANs) or "temperature" (VAEs)
+    latent_knob: str | None = None  # generators: "truncation" (GANs) or "temperature" (VAEs, flows)
+    ode_sampler: bool = False  # generators that integrate an ODE: they take steps, guidance and a sampler
     latent_map: bool = False  # a 2-D latent whose plane can be drawn as a map
     short_name: str | None = None  # what people may type instead of a checkpoint name ("fast", "quality")
 

@@ -91,3 +91,44 @@ def line_plot(series: dict, title: str = "", size=(640, 360)) -> Image.Image:
             draw.line([to_px(x, y) for x, y in values], fill=colour, width=2)
         draw.text((left + 10 + 130 * i, top + 4), name, fill=colour, font=font)
     return image
+
+
+def histogram_plot(edges: list, series: dict, marker: tuple | None = None, title: str = "",
+                   size=(640, 300)) -> Image.Image:
+    """Overlaid histograms (each series: counts per bin between `edges`, shown as shares of its total) and an
+    optional vertical marker (x, label); enough for the likelihood tab without matplotlib."""
+    colours = [(31, 119, 180), (214, 39, 40), (44, 160, 44)]
+    width, height = size
+    left, right, top, bottom = 40, 20, 34, 40
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    font = _font(12)
+    draw.text((left, 6), title, fill="black", font=font)
+    x0, x1 = edges[0], edges[-1]
+    if marker is not None:
+        x0, x1 = min(x0, marker[0]), max(x1, marker[0])
+    shares = {name: np.asarray(counts, float) / max(1, sum(counts)) for name, counts in series.items()}
+    top_share = max(float(s.max()) for s in shares.values()) or 1.0
+
+    def px(x):
+        return left + (x - x0) / max(x1 - x0, 1e-9) * (width - left - right)
+
+    base = height - bottom
+    draw.line([left, base, width - right, base], fill=(120, 120, 120))
+    for i, (name, share) in enumerate(shares.items()):
+        colour = colours[i % len(colours)]
+        for k, value in enumerate(share):
+            if value > 0:
+                h = value / top_share * (base - top)
+                box = [px(edges[k]), base - h, px(edges[k + 1]) - 1, base]
+                draw.rectangle(box, outline=colour)
+        draw.text((left + 10 + 220 * i, top - 14), name, fill=colour, font=font)
+    for k in range(5):
+        x = x0 + (x1 - x0) * k / 4
+        draw.text((px(x) - 10, base + 6), f"{x:.2f}", fill="black", font=font)
+    draw.text((width - right - 90, base + 22), "bits per pixel", fill="black", font=font)
+    if marker is not None:
+        x = px(marker[0])
+        draw.line([x, top, x, base], fill=(0, 0, 0), width=3)
+        draw.text((min(x + 4, width - 150), top + 4), marker[1], fill="black", font=font)
+    return image

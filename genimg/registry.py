@@ -4,12 +4,14 @@ A family lives in its own room under genimg/families/ (network, trainer, recipes
 is that room plus one line in ROOMS. train.py --list, the API's checks, the app's menus and the bench all read
 what they need from here, by kind (see family.KINDS), never by a family's name.
 """
-from .families import classifier, gan, inpaint, sr, style, vae
+from .families import classifier, flow, flowmatch, gan, inpaint, sr, style, vae
 from .family import KINDS, Family, checkpoint_name
 
 ROOMS = [
     gan,  # dcgan, cgan
     vae,  # vae, vae2d
+    flow,
+    flowmatch,
     classifier,
     sr,  # espcn (fast), edsr (quality)
     inpaint,
@@ -26,6 +28,8 @@ RELEASES = [checkpoint_name(recipe, dataset) for recipe, dataset in [
     ("cgan", "mnist"), ("cgan", "fashion-mnist"),
     ("vae", "mnist"), ("vae", "fashion-mnist"),
     ("vae2d", "mnist"), ("vae2d", "fashion-mnist"),
+    ("flow", "mnist"), ("flow", "fashion-mnist"),
+    ("flowmatch", "mnist"), ("flowmatch", "fashion-mnist"),
     ("classifier", "mnist"), ("classifier", "fashion-mnist"),
     ("sr-quality", "photos"), ("sr-fast", "photos"),  # the first upscaler is the API's default
     ("inpaint-psnr", "photos"),

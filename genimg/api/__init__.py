@@ -11,8 +11,10 @@ of what the API offers; the app uses nothing else.
 """
 from ..checkpoints import CheckpointError
 from ..data import class_names
-from ..imaging import grid, save_gif
-from .generation import GENERATOR_KINDS, MAX_GRID, MAX_IMAGES, MAX_STEPS, classify, generate, interpolate, manifold
+from ..imaging import grid, histogram_plot, save_gif
+from .generation import (DEFAULT_GUIDANCE, DEFAULT_ODE_STEPS, GENERATOR_KINDS, MAX_GRID, MAX_GUIDANCE, MAX_IMAGES,
+                         MAX_ODE_STEPS, MAX_STEPS, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
+from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_percentile
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
                      set_checkpoint_dir, whole_number)
@@ -26,7 +28,10 @@ __all__ = [
     "CheckpointError", "MAX_SEED", "whole_number", "real_number",
     # generation
     "generate", "interpolate", "manifold", "classify", "class_names", "grid", "save_gif", "GENERATOR_KINDS",
-    "MAX_IMAGES", "MAX_STEPS", "MAX_GRID",
+    "MAX_IMAGES", "MAX_STEPS", "MAX_GRID", "trajectory", "SAMPLERS", "DEFAULT_ODE_STEPS", "MAX_ODE_STEPS",
+    "DEFAULT_GUIDANCE", "MAX_GUIDANCE",
+    # likelihood
+    "log_likelihood", "likelihood_models", "test_percentile", "as_digit_image", "histogram_plot",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     # inpainting

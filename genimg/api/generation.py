@@ -15,6 +15,9 @@ from .models import MAX_SEED, Model, class_index, find_kind, load, real_number, 
 MAX_IMAGES = 64
 MAX_STEPS = 64
 MAX_GRID = 40  # manifold map: cells per side
+SAMPLERS = ("euler", "heun")  # ODE steps: Euler (one network call per step) or Heun (two, more accurate)
+DEFAULT_ODE_STEPS, MAX_ODE_STEPS = 20, 100
+DEFAULT_GUIDANCE, MAX_GUIDANCE = 2.0, 8.0
 GENERATOR_KINDS = ("generator", "conditional-generator")
 
 
@@ -63,12 +66,31 @@ def latents(model: Model, n: int, seed: int, truncation: float | None = None) ->
 
 
 @torch.no_grad()
-def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Latent codes (and labels or class weights) -> images in [0, 1], shape (N, 1, 28, 28)."""
+def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None, **sampling) -> torch.Tensor:
+    """Latent codes (and labels or class weights) -> images in [0, 1], shape (N, 1, 28, 28). `sampling`: the
+    steps, guidance and sampler of an ODE-based generator (see ode_settings)."""
     net = model.net()
     device = next(net.parameters()).device
     labels = labels.to(device) if model.conditional and labels is not None else None
-    return net.sample(z.to(device), labels).cpu()
+    return net.sample(z.to(device), labels, **sampling).cpu()
+
+
+def ode_settings(model: Model, steps=None, guidance=None, sampler=None) -> dict:
+    """Checked steps, guidance and sampler for a generator that integrates an ODE (flow matching); {} for the
+    others, which must not be given any of them."""
+    given = {k: v for k, v in {"steps": steps, "guidance": guidance, "sampler": sampler}.items() if v is not None}
+    if not model.record.ode_sampler:
+        if given:
+            ode_models = [n for n in registry.releases(*GENERATOR_KINDS) if registry.family_of(n).ode_sampler]
+            raise ValueError(f"{model.name} draws in one pass: steps, guidance and sampler are for the models that "
+                             f"integrate an ODE ({', '.join(ode_models)}).")
+        return {}
+    sampler = "euler" if sampler is None else str(sampler).lower()
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}.")
+    return {"steps": whole_number(DEFAULT_ODE_STEPS if steps is None else steps, "number of steps", 1, MAX_ODE_STEPS),
+            "guidance": real_number(DEFAULT_GUIDANCE if guidance is None else guidance, "guidance", 0.0, MAX_GUIDANCE),
+            "sampler": sampler}
 
 
 def _labels(model: Model, n: int, label) -> torch.Tensor | None:
@@ -80,33 +102,43 @@ def _labels(model: Model, n: int, label) -> torch.Tensor | None:
 
 
 def _truncation(model, truncation, temperature):
-    """GANs take `truncation` (None = off), VAEs take `temperature` (the prior's standard deviation)."""
-    takes_truncation = model.record.latent_knob == "truncation"
+    """GANs take `truncation` (None = off), VAEs and flows take `temperature` (the prior's standard deviation),
+    a model without a latent knob takes neither."""
+    knob = model.record.latent_knob
+    if knob is None:
+        if truncation is not None or temperature is not None:
+            raise ValueError(f"{model.name} takes neither truncation nor temperature.")
+        return None, 1.0
+    takes_truncation = knob == "truncation"
     if takes_truncation and temperature is not None:
         raise ValueError(f"{model.name} is a GAN: it takes truncation, not temperature (temperature is for VAEs).")
     if not takes_truncation and truncation is not None:
-        raise ValueError(f"{model.name} is a VAE: it takes temperature, not truncation (truncation is for GANs).")
+        raise ValueError(f"{model.name} takes temperature, not truncation (truncation is for GANs).")
     if takes_truncation:
         return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
     return None, real_number(1.0 if temperature is None else temperature, "temperature", 0.0, 3.0)
 
 
 def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | None = None,
-             temperature: float | None = None) -> list:
+             temperature: float | None = None, steps: int | None = None, guidance: float | None = None,
+             sampler: str | None = None) -> list:
     """n images from a generator as 28x28 grayscale PIL images.
 
-    label: class index or name for conditional GANs (None: cycle through the classes).
-    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs only, 0 to 3 (default 1).
+    label: class index or name for conditional models (None: cycle through the classes).
+    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs and flows only, 0 to 3 (default 1).
+    steps (1 to 100, default 20), guidance (0 to 8, default 2) and sampler ("euler" or "heun"): flow matching only.
     """
     model = generator_model(model)
     n = whole_number(n, "number of images", 1, MAX_IMAGES)
     seed = whole_number(seed, "seed", 0, MAX_SEED)
     if label is not None and not model.conditional:
-        raise ValueError(f"{model.name} is not conditional: it takes no class. Use a cgan model to choose the class.")
+        raise ValueError(f"{model.name} is not conditional: it takes no class. Use a conditional model "
+                         f"({', '.join(registry.releases('conditional-generator'))}) to choose the class.")
     labels = _labels(model, n, label)
     truncation, temperature = _truncation(model, truncation, temperature)
+    sampling = ode_settings(model, steps, guidance, sampler)
     z = latents(model, n, seed, truncation) * temperature
-    return imaging.to_pil(decode(model, z, labels))
+    return imaging.to_pil(decode(model, z, labels, **sampling))
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -121,10 +153,12 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: str = "spherical",
                 label_a=None, label_b=None, truncation: float | None = None,
-                temperature: float | None = None) -> list:
+                temperature: float | None = None, ode_steps: int | None = None, guidance: float | None = None,
+                sampler: str | None = None) -> list:
     """Frames on the path between two latent codes (and, for conditional GANs, between two classes).
 
-    The first frame equals generate(model, 1, seed_a, label_a)[0], the last that of seed_b.
+    The first frame equals generate(model, 1, seed_a, label_a)[0], the last that of seed_b. ode_steps, guidance
+    and sampler: as generate's steps, guidance and sampler (flow matching only).
     """
     model = generator_model(model)
     seed_a = whole_number(seed_a, "seed A", 0, MAX_SEED)
@@ -135,6 +169,7 @@ def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: 
     if (label_a is not None or label_b is not None) and not model.conditional:
         raise ValueError(f"{model.name} is not conditional: it takes no class.")
     truncation, temperature = _truncation(model, truncation, temperature)
+    sampling = ode_settings(model, ode_steps, guidance, sampler)
     z_a, z_b = latents(model, 1, seed_a, truncation), latents(model, 1, seed_b, truncation)
     t = torch.linspace(0, 1, steps)[:, None]
     z = (slerp(z_a, z_b, t) if mode == "spherical" else z_a + (z_b - z_a) * t) * temperature
@@ -144,7 +179,7 @@ def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: 
         one_a = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_a is None else label_a)), k)
         one_b = torch.nn.functional.one_hot(torch.tensor(class_index(model, 0 if label_b is None else label_b)), k)
         labels = one_a.float() * (1 - t) + one_b.float() * t  # class weights: morph one class into the other
-    return imaging.to_pil(decode(model, z, labels))
+    return imaging.to_pil(decode(model, z, labels, **sampling))
 
 
 def manifold(model, size: int = 20, scale: int = 1) -> Image.Image:
@@ -172,3 +207,28 @@ def classify(images: list, dataset: str) -> list:
     probabilities = torch.softmax(net(imaging.to_tensor(images).to(next(net.parameters()).device)), 1).cpu()
     confidence, index = probabilities.max(1)
     return [(classifier.classes[i], float(c)) for i, c in zip(index.tolist(), confidence.tolist())]
+
+
+def trajectory(model, seed: int = 0, label=None, steps: int | None = None, guidance: float | None = None,
+               sampler: str | None = None, n: int = 1) -> list:
+    """The path of an ODE-based generator from noise to image: one (t, images at t, the model's guess of the
+    final images) per step and a last one at t=1, images as 28x28 PIL images (n per entry).
+
+    The guess is where a straight line in the current direction would end (x_t + (1 - t) v): blurry early on,
+    when many images are still possible, and sharp by the end. The last entry's images equal
+    generate(model, n, seed, label, steps=..., guidance=..., sampler=...)."""
+    model = generator_model(model)
+    if not model.record.ode_sampler:
+        ode_settings(model, steps or 1)  # raises: names the models that have a trajectory
+    n = whole_number(n, "number of images", 1, MAX_IMAGES)
+    seed = whole_number(seed, "seed", 0, MAX_SEED)
+    sampling = ode_settings(model, steps, guidance, sampler)
+    labels = _labels(model, n, label)
+    net = model.net()
+    device = next(net.parameters()).device
+    z = latents(model, n, seed).to(device)
+    labels = None if labels is None else labels.to(device)
+    with torch.no_grad():
+        path = list(net.trajectory(z, labels, **sampling))
+    as_images = lambda x: imaging.to_pil(((x.cpu() + 1) / 2).clamp(0, 1))  # noqa: E731 (the nets work in [-1, 1])
+    return [(t, as_images(x), as_images(guess)) for t, x, guess in path]

@@ -99,7 +99,7 @@ def load(name: str) -> Model:
 
 
 def models(check: bool = True) -> dict:
-    """Every released model: {name: {family, kind, label, dataset, description, latent_knob, latent_map,
+    """Every released model: {name: {family, kind, label, dataset, description, latent_knob, latent_map, ode_sampler,
     available, error, metrics}}.
 
     Only the releases (registry.RELEASES) are listed; with `check`, each is loaded (checksum and tensors checked)
@@ -109,7 +109,7 @@ def models(check: bool = True) -> dict:
         record = registry.family_of(name)
         entry = {"family": record.name, "kind": record.kind, "label": record.label, "dataset": None,
                  "description": record.description, "latent_knob": record.latent_knob,
-                 "latent_map": record.latent_map, "available": False, "error": None, "metrics": {}}
+                 "latent_map": record.latent_map, "ode_sampler": record.ode_sampler, "available": False, "error": None, "metrics": {}}
         if not check:
             entry["dataset"] = registry.dataset_of(name)
             result[name] = entry

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m genimg.bench quality|speed|sr|inpaint|style|docs`.
+"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|docs`.
 
 quality: Fréchet distance in each dataset's classifier feature space on 10,000 samples, printed
          beside two references computed the same way (real train vs real test: the floor; real test
@@ -14,6 +14,8 @@ inpaint: inpainting: PSNR/SSIM/L1 on the filled region and the whole image, per 
 style:   style transfer: for each preset, the style and content losses (genimg/families/style/losses.py) of the
          network's output beside those of Gatys' optimisation on the same photo, with the time each took; the
          median time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
+likelihood: the normalizing flows' bits/dim on both test sets (their own and the other one, with histograms),
+         and the VAEs' ELBO bound in bits/dim.
 docs:    docs/results.md (every measured figure, per kind of model) and README's list of models, written from
          the cards of the released models (what the other commands' --update-cards put there).
 """
@@ -24,6 +26,7 @@ from .. import api, photos
 from .common import ROOT, write_results
 from .docs import docs
 from .generation import quality, speed
+from .likelihood import likelihood
 from .inpaint import inpaint_quality, inpaint_speed
 from .style import style_grid, style_quality, style_speed
 from .upscale import sr_figure, sr_quality, sr_speed
@@ -38,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--data", help="dataset folder (as train.py --data)")
     q.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
     q.add_argument("--json", help="also write the results to this JSON file")
+    lk = sub.add_parser("likelihood", help="the flows' bits/dim on both test sets, histograms; the VAEs' bound")
+    lk.add_argument("--data", help="dataset folder (as train.py --data)")
+    lk.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
+    lk.add_argument("--json", help="also write the results to this JSON file")
     s = sub.add_parser("speed", help="latency of the app functions and app start-up")
     s.add_argument("--repeats", type=int, default=20)
     r = sub.add_parser("sr", help="super-resolution: PSNR/SSIM-Y vs bicubic on a folder of photos, and speed")
@@ -75,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, s, r, n, t, d):
+    for p in (q, lk, s, r, n, t, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -86,6 +93,8 @@ def main(argv=None):
         api.set_checkpoint_dir(args.checkpoints)
     if args.command == "quality":
         quality(args.n, args.data, args.update_cards, args.json)
+    elif args.command == "likelihood":
+        likelihood(args.data, args.update_cards, args.json)
     elif args.command == "speed":
         speed(args.repeats)
     elif args.command == "sr":

@@ -65,9 +65,12 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
                    "copy_share": round(float((metrics.nearest_distances(images[:2000], train_all) < COPY_THRESHOLD)
                                              .float().mean()), 4)}
             agreement = ""
+            row["sample_64_ms"] = round(median_ms(lambda: api.generate(model, n=64, seed=1), 5), 1)
+            row["parameters"] = sum(p.numel() for p in model.module.parameters())
             if model.conditional:
                 row["class_agreement"] = round(float((metrics.predictions(clf, images) == labels).float().mean()), 4)
                 agreement = f"{row['class_agreement']:.2%}"
+            if model.conditional and model.record.latent_knob == "truncation":
                 # The app's truncation control trades variety for typical samples; report what it buys.
                 truncated, _ = sample_images(model, n, truncation=1.0)
                 row["class_agreement_truncation_1"] = round(
@@ -114,6 +117,13 @@ def speed(repeats=20):
             conditional.label, shown["mnist"], 1, 2, "3", "8", 16, "Spherical"),
         "app /manifold: 20x20 map": lambda: generate_tab.manifold_map(shown["mnist"], 20),
     }
+    for family in registry.families(*api.GENERATOR_KINDS):
+        if family.ode_sampler:
+            name = registry.release_of(family.name, "mnist")
+            cases[f"api.generate: 64 samples ({name}, 20 Euler steps, guidance 2)"] = lambda name=name: api.generate(
+                name, n=64, seed=1, steps=20, guidance=2.0)
+            cases[f"api.generate: 64 samples ({name}, 20 Euler steps, guidance 1)"] = lambda name=name: api.generate(
+                name, n=64, seed=1, steps=20, guidance=1.0)
     photo = speed_photo()
     for name in api.upscaler_names().values():
         try:

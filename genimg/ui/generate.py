@@ -40,7 +40,8 @@ Under each image: the label and confidence of a separate CNN classifier trained 
 
 @gpu
 @user_errors
-def generate_grid(family_label, dataset_label, class_label, seed, count, truncation, temperature):
+def generate_grid(family_label, dataset_label, class_label, seed, count, truncation, temperature,
+                  steps=genimg.DEFAULT_ODE_STEPS, guidance=genimg.DEFAULT_GUIDANCE, sampler="Euler"):
     """Draw a grid of 28x28 grayscale images from one of the shipped generators (GAN or VAE, trained on MNIST digits
     or Fashion-MNIST clothes), each captioned with the label and confidence of a separate classifier.
 
@@ -51,16 +52,22 @@ def generate_grid(family_label, dataset_label, class_label, seed, count, truncat
         seed: a whole number >= 0; the same seed and settings always give the same images.
         count: how many images, 1 to 64.
         truncation: GANs only: redraw latent values beyond +-t (then rescaled to unit variance), 0 = off.
-        temperature: VAEs only: the spread of the latent codes, 1 = as trained; lower is safer and blurrier (0 to 2).
+        temperature: VAEs and flows only: the spread of the latent codes, 1 = as trained; lower is safer and
+            plainer (0 to 2).
+        steps: flow matching only: ODE steps from noise to image, 1 to 100 (more: more accurate, slower).
+        guidance: flow matching only: classifier-free guidance scale, 0 to 8 (1 = plain conditional model;
+            higher = more typical of the class, less varied).
+        sampler: flow matching only: "Euler" (one network call per step) or "Heun" (two, more accurate).
     Returns:
         the grid as a PNG file, the same PNG for download, and a markdown line naming the model, seed and training.
     """
     model = genimg.load(checkpoint_name(family_label, dataset_label))
     label = class_label if model.conditional and class_label not in (None, "", EVERY_CLASS) else None
-    gan = model.record.latent_knob == "truncation"
+    knob = model.record.latent_knob
+    ode = dict(steps=steps, guidance=guidance, sampler=sampler) if model.record.ode_sampler else {}
     images = genimg.generate(model, n=count, seed=seed, label=label,
-                             truncation=(truncation or None) if gan else None,
-                             temperature=temperature if not gan else None)
+                             truncation=(truncation or None) if knob == "truncation" else None,
+                             temperature=temperature if knob == "temperature" else None, **ode)
     try:
         captions = [f"{name} {confidence:.0%}" for name, confidence in genimg.classify(images, model.dataset)]
         note = "Under each image: the classifier's label and confidence."
@@ -70,7 +77,8 @@ def generate_grid(family_label, dataset_label, class_label, seed, count, truncat
     path = output_path(".png")
     picture.save(path)
     card = model.card
-    info = (f"**{model.name}**: {len(images)} images, seed {int(seed)}. Trained {card['steps']:,} steps in "
+    settings = f" {int(steps)} {sampler} steps, guidance {float(guidance):g}." if ode else ""
+    info = (f"**{model.name}**: {len(images)} images, seed {int(seed)}.{settings} Trained {card['steps']:,} steps in "
             f"{card['wall_time_s'] / 60:.0f} min on {card['device']}. {note}")
     return path, path, info
 
@@ -94,12 +102,13 @@ def manifold_map(dataset_label, size):
 
 
 def controls_for(family_label, dataset_label):
-    """Show the controls that apply to the chosen model (class, truncation, temperature, manifold map)."""
+    """Show the controls that apply to the chosen model (class, truncation, temperature, ODE steps, manifold map)."""
     entry = generator_entry(family_label)
-    gan = entry["latent_knob"] == "truncation"
     conditional = entry["kind"] == "conditional-generator"
     return (gr.update(visible=conditional, choices=class_choices(dataset_label, genimg.class_names), value=EVERY_CLASS),
-            gr.update(visible=gan), gr.update(visible=not gan), gr.update(visible=entry["latent_map"]))
+            gr.update(visible=entry["latent_knob"] == "truncation"),
+            gr.update(visible=entry["latent_knob"] == "temperature"), gr.update(visible=entry["ode_sampler"]),
+            gr.update(visible=entry["latent_map"]))
 
 
 def example_rows() -> list:
@@ -107,7 +116,8 @@ def example_rows() -> list:
     rows = []
     for k, label in enumerate(generator_families()):
         dataset = list(DATASET_CHOICES)[k % len(DATASET_CHOICES)]
-        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, 1])
+        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, 1, genimg.DEFAULT_ODE_STEPS, genimg.DEFAULT_GUIDANCE,
+                     "Euler"])
     return rows
 
 
@@ -126,6 +136,12 @@ def build_tab():
                 count = gr.Slider(minimum=1, maximum=64, value=32, step=1, label="Number of images")
                 truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")
                 temperature = gr.Slider(minimum=0, maximum=2, value=1, step=0.05, label="Temperature", visible=False)
+                with gr.Group(visible=False) as ode_box:
+                    steps = gr.Slider(minimum=1, maximum=genimg.MAX_ODE_STEPS, value=genimg.DEFAULT_ODE_STEPS, step=1,
+                                      label="Steps (noise to image)")
+                    guidance = gr.Slider(minimum=0, maximum=genimg.MAX_GUIDANCE, value=genimg.DEFAULT_GUIDANCE,
+                                         step=0.1, label="Guidance (1 = plain; higher = more typical)")
+                    sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
                 button = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
                 picture = gr.Image(label="Samples", format="png", type="filepath", buttons=["download", "fullscreen"])
@@ -138,11 +154,11 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        inputs = [family, dataset, label, seed, count, truncation, temperature]
+        inputs = [family, dataset, label, seed, count, truncation, temperature, steps, guidance, sampler]
         button.click(generate_grid, inputs, [picture, download, info], api_name="generate")
         gr.Examples(example_rows(), inputs=inputs, outputs=[picture, download, info], fn=generate_grid,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
         manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold")
         for control in (family, dataset):
-            control.change(controls_for, [family, dataset], [label, truncation, temperature, manifold_box],
+            control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],
                            api_visibility="private")
