@@ -18,7 +18,7 @@ from genimg.training import train  # noqa: E402
 
 torch.set_num_threads(1)  # the machine is shared with training jobs; the tests stay on one core
 
-MODELS = ("dcgan", "cgan", "vae", "vae2d", "classifier")
+MODELS = ("dcgan", "cgan", "vae", "vae2d", "flow", "flowmatch", "classifier")
 DATASETS = ("fashion-mnist", "mnist")
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 from conftest import ROOT, free_port
-from gradio_client import Client
+from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
@@ -41,7 +41,8 @@ def image_format(path):
 
 @pytest.mark.usefixtures("checkpoint_dir")
 class TestEventFunctions:
-    @pytest.mark.parametrize("family", ["DCGAN", "Conditional GAN", "VAE", "VAE (2-D latent)"])
+    @pytest.mark.parametrize("family", ["DCGAN", "Conditional GAN", "VAE", "VAE (2-D latent)", "Normalizing flow",
+                                        "Flow matching"])
     def test_generate_grid(self, family, output_dir):
         shown, download, info = generate_grid(family, "MNIST", EVERY_CLASS, 3, 5, 0, 1)
         assert shown == download and Path(shown).parent == output_dir
@@ -109,9 +110,12 @@ class TestEventFunctions:
             generate_grid("DCGAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1)
 
     def test_controls_follow_the_model(self):
-        label, truncation, temperature, manifold_box = controls_for("VAE (2-D latent)", "MNIST")
-        assert (label["visible"], truncation["visible"], temperature["visible"], manifold_box["visible"]) == \
-            (False, False, True, True)
+        label, truncation, temperature, ode_box, manifold_box = controls_for("VAE (2-D latent)", "MNIST")
+        assert (label["visible"], truncation["visible"], temperature["visible"], ode_box["visible"],
+                manifold_box["visible"]) == (False, False, True, False, True)
+        label, truncation, temperature, ode_box, manifold_box = controls_for("Flow matching", "MNIST")
+        assert (label["visible"], truncation["visible"], temperature["visible"], ode_box["visible"],
+                manifold_box["visible"]) == (True, False, False, True, False)
         label, truncation, *_ = controls_for("Conditional GAN", "MNIST")
         assert label["visible"] and label["choices"][1] == "0" and truncation["visible"]
         class_a, class_b = classes_for("Conditional GAN", "Fashion-MNIST")
@@ -154,6 +158,32 @@ def test_interpolate_through_the_client(client, family):
     strip, gif = client.predict(family, "MNIST", 1, 2, "0", "9", 4, "Spherical", api_name="/interpolate")
     assert image_format(strip) == ("PNG", (2 + 4 * (3 * 28 + 2), 2 + 3 * 28 + 2))
     assert image_format(gif)[0] == "GIF" and frame_count(gif) >= 2
+
+
+def test_flow_matching_endpoints_through_the_client(client):
+    shown, _, info = client.predict("Flow matching", "MNIST", "7", 2, 4, 0, 1, 3, 1.5, "Heun", api_name="/generate")
+    assert image_format(shown)[0] == "PNG" and "3 Heun steps, guidance 1.5" in info
+    strip, gif, info = client.predict("Flow matching", "Fashion-MNIST", "Bag", 1, 4, 2.0, "Euler",
+                                      api_name="/step_through")
+    assert image_format(strip)[0] == "PNG" and frame_count(gif) >= 5 and "class Bag" in info
+    with pytest.raises(AppError, match="less than minimum value 1"):  # the slider's own bound
+        client.predict("Flow matching", "MNIST", "7", 2, 0, 2.0, "Euler", api_name="/step_through")
+
+
+def test_compare_and_likelihood_through_the_client(client, tmp_path):
+    gallery, table = client.predict("MNIST", 3, api_name="/compare")
+    assert len(gallery) == 5 and all(image_format(item["image"])[0] == "PNG" for item in gallery)
+    assert "flowmatch-mnist" in table and "flow-mnist" in table
+    page = Image.new("RGB", (200, 200), "white")
+    page.paste((0, 0, 0), (90, 30, 110, 170))
+    page.save(tmp_path / "one.png")
+    figure, seen, text = client.predict("MNIST", None, handle_file(str(tmp_path / "one.png")), api_name="/likelihood")
+    assert image_format(seen)[0] == "PNG" and "bits per pixel" in text
+    Image.new("RGB", (64, 64), "white").save(tmp_path / "blank.png")
+    with pytest.raises(AppError, match="blank"):
+        client.predict("MNIST", None, handle_file(str(tmp_path / "blank.png")), api_name="/likelihood")
+    with pytest.raises(AppError, match="Draw a digit"):
+        client.predict("MNIST", None, None, api_name="/likelihood")
 
 
 def test_manifold_through_the_client(client):

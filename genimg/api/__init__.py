@@ -15,7 +15,7 @@ from ..imaging import grid, histogram_plot, save_gif
 from .generation import (DEFAULT_GUIDANCE, DEFAULT_ODE_STEPS, GENERATOR_KINDS, MAX_GRID, MAX_GUIDANCE, MAX_IMAGES,
                          MAX_ODE_STEPS, MAX_STEPS, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
 from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_percentile
-from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter
+from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
                      set_checkpoint_dir, whole_number)
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, VGGUnavailable, set_vgg_weights, styles,
@@ -35,7 +35,7 @@ __all__ = [
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     # inpainting
-    "inpaint", "photo_inpainter", "PRIOR_STEPS",
+    "inpaint", "photo_inpainter", "PRIOR_STEPS", "inpaint_priors",
     # style transfer
     "stylize", "styles", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
     "MAX_STYLE_SIDE", "MAX_GATYS_SIDE", "MAX_GATYS_STEPS", "VGGUnavailable",

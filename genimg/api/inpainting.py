@@ -40,10 +40,11 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
             progress=None) -> Image.Image:
     """Fill the pixels of `image` where `mask` is nonzero; every other pixel is returned exactly as it was.
 
-    model: None or 'photo' -> the released photo inpainting network (another one by checkpoint name); a
-    generator name ('vae-mnist', 'dcgan-fashion-mnist', ...) -> a search of its latent space for the 28x28 image
-    that best matches the unmasked pixels (Yeh et al. 2017; `seed`, `steps` and a `progress(fraction)` callback
-    apply). The result has the size (and for photos the mode) of `image`. An empty mask returns the image
+    model: None or 'photo' -> the released photo inpainting network (another one by checkpoint name); an
+    unconditional generator ('vae-mnist', 'dcgan-fashion-mnist', 'flow-mnist', ...) -> a search of its latent space
+    for the 28x28 image that best matches the unmasked pixels (Yeh et al. 2017; `seed`, `steps` and a
+    `progress(fraction)` callback apply); a flow-matching model ('flowmatch-mnist') -> its RePaint-style fill
+    (`seed` applies). See prior_names(). The result has the size (and for photos the mode) of `image`. An empty mask returns the image
     unchanged (with a warning); a mask covering the whole image, a mask of another size, or something that is not
     an image raise ValueError with a message.
     """
@@ -62,11 +63,18 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
         filled = fill.fill_array(chosen.net(), rgb, hole)
         return photos.join_channels(filled, alpha, mode)
     prior = chosen
-    if prior.kind != "generator":
-        raise ValueError(f"{prior.name} is a {prior.kind}; inpaint with 'photo' or an unconditional generator "
-                         f"({', '.join(registry.releases('generator'))}).")
+    if prior.name not in prior_names():
+        raise ValueError(f"{prior.name} is not an inpainting prior; inpaint with 'photo' or one of "
+                         f"{', '.join(prior_names())}.")
     return prior_inpaint(prior, image, hole, whole_number(seed, "seed", 0, MAX_SEED),
                          whole_number(steps, "steps", 1, 2000), progress)
+
+
+def prior_names() -> list:
+    """The generators that can fill a 28x28 image: unconditional ones by latent search, and those with an
+    inpaint method of their own (flow matching's RePaint-style fill, with its unconditional velocity)."""
+    return [name for name in registry.releases("generator", "conditional-generator")
+            if registry.family_of(name).kind == "generator" or hasattr(registry.family_of(name).network, "inpaint")]
 
 
 def prior_inpaint(prior: Model, image: Image.Image, hole: np.ndarray, seed: int, steps: int, progress=None):
@@ -76,12 +84,25 @@ def prior_inpaint(prior: Model, image: Image.Image, hole: np.ndarray, seed: int,
     small_hole = np.asarray(Image.fromarray(hole.astype(np.uint8) * 255).resize((28, 28), Image.Resampling.BOX)) > 0
     if small_hole.all():
         raise ValueError("At 28x28 the mask covers every pixel: leave some of the image unmasked.")
-    filled = latent_search(prior, torch.from_numpy(gray), torch.from_numpy(small_hole), seed, steps, progress)
+    if hasattr(prior.module, "inpaint"):
+        filled = own_fill(prior, torch.from_numpy(gray), torch.from_numpy(small_hole), seed)
+    else:
+        filled = latent_search(prior, torch.from_numpy(gray), torch.from_numpy(small_hole), seed, steps, progress)
     big = np.asarray(Image.fromarray(photos.to_uint8(filled.numpy())).resize(image.size, Image.Resampling.NEAREST))
     rgb, alpha, mode = photos.split_channels(image)
     out = photos.to_uint8(rgb)
     out[hole] = big[hole][:, None]
     return photos.join_channels(out, alpha, mode)
+
+
+def own_fill(prior: Model, target: torch.Tensor, hole: torch.Tensor, seed: int) -> torch.Tensor:
+    """A generator's own inpainting method (flow matching: RePaint-style), from the noise of `seed`."""
+    net = prior.net()
+    device = next(net.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    z = torch.randn(1, prior.z_dim, generator=generator).to(device)
+    filled = net.inpaint(target.float()[None, None].to(device), hole[None, None].to(device), z, generator=generator)
+    return filled[0, 0].cpu()
 
 
 def latent_search(prior: Model, target: torch.Tensor, hole: torch.Tensor, seed: int, steps: int = PRIOR_STEPS,

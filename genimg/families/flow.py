@@ -185,9 +185,9 @@ class Glow(nn.Module):
         device = next(self.parameters()).device
         return bits_per_dim(self(dequantize(images_uint8, generator).to(device))[0]).cpu()
 
-    @torch.no_grad()
     def sample(self, z, labels=None):
-        """Standardised codes (N, 784) -> images in [0, 1] (scale the codes for a temperature)."""
+        """Standardised codes (N, 784) -> images in [0, 1] (scale the codes for a temperature). Differentiable:
+        the inpainting search follows its gradient with respect to z."""
         n = z.shape[0]
         eps1, h = z[:, :PIXELS // 2].view(n, 2, 14, 14), z[:, PIXELS // 2:].view(n, 8, 7, 7)
         for step in reversed(self.level2):

@@ -120,6 +120,7 @@ def build_tab():
                              allow_preview=True)
         numbers = gr.Markdown()
         gr.Markdown(GUIDE)
-        button.click(compare, [dataset, seed], [gallery, numbers], api_name="compare")
+        button.click(compare, [dataset, seed], [gallery, numbers], api_name="compare",
+                     show_progress="minimal")
         gr.Examples([["MNIST", 0], ["Fashion-MNIST", 0]], inputs=[dataset, seed], outputs=[gallery, numbers],
                     fn=compare, run_on_click=True, cache_examples=False, label="Examples (one click)")

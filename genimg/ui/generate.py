@@ -28,12 +28,23 @@ Sampling decodes $z \sim \mathcal N(0, I)$. VAE samples are smoother (blurrier) 
 reconstruction term averages over what the code leaves uncertain. With a **2-D latent** every code is a point
 on a plane; the **manifold map** decodes a grid of such points, showing how the model lays out the dataset.
 
+**Normalizing flow.** An invertible network $f$ maps an image to a code of the same size, built from layers
+whose Jacobian determinant is cheap (affine couplings, invertible 1x1 convolutions, actnorm), so it is trained on
+the exact likelihood $\log p(x) = \log \mathcal N(f(x); 0, I) + \log|\det \partial f / \partial x|$ and draws
+by running $f$ backwards from a Gaussian code. See the *Likelihood* tab.
+
+**Flow matching.** A U-Net learns the velocity that carries noise to images along straight lines
+($x_t = (1-t)\,x_0 + t\,x_1$, target $x_1 - x_0$); drawing integrates it in *steps* (Euler or Heun), with
+*guidance* pushing each step towards the chosen class. The idea behind today's diffusion models; see the
+*Step through* tab.
+
 **Controls.** *Seed*: the same seed always gives the same images. *Truncation* (GANs): redraw code values
 beyond $\pm t$, then rescale the codes to the spread the generator was trained on; smaller $t$ leaves out the
 codes' outlying values (0 = off). Without the rescaling the codes would shrink, and the generator's batch norm
 (its statistics measured on full-size codes) would turn them into dim, faded images. Our small generators
 change little otherwise, which is itself a lesson: truncation pays off in big GANs whose rare codes draw broken
-images. *Temperature* (VAEs): the standard deviation of the codes; below 1 gives safer, blurrier images, above 1 stranger ones.
+images. *Temperature* (VAEs, flows): the standard deviation of the codes; below 1 gives safer, plainer images, above 1
+stranger ones. *Steps, guidance, sampler* (flow matching): see the *Step through* tab.
 Under each image: the label and confidence of a separate CNN classifier trained on the same dataset.
 """
 
@@ -155,10 +166,12 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, count, truncation, temperature, steps, guidance, sampler]
-        button.click(generate_grid, inputs, [picture, download, info], api_name="generate")
+        button.click(generate_grid, inputs, [picture, download, info], api_name="generate",
+                     show_progress="minimal")
         gr.Examples(example_rows(), inputs=inputs, outputs=[picture, download, info], fn=generate_grid,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
-        manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold")
+        manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold",
+                              show_progress="minimal")
         for control in (family, dataset):
             control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],
                            api_visibility="private")

@@ -19,8 +19,9 @@ def model_choices() -> dict:
     """{menu label: 'photo' or an unconditional generator's checkpoint}: the photo network, then each prior (not
     the 2-D-latent ones: a plane of codes is too coarse a prior to match what is left of an image)."""
     choices = {"Photo network": "photo"}
+    priors = genimg.inpaint_priors()
     for name, entry in genimg.models(check=False).items():
-        if entry["kind"] == "generator" and not entry["latent_map"]:
+        if name in priors and not entry["latent_map"]:
             choices[f"{entry['label']} prior ({PRIOR_SUBJECT.get(entry['dataset'], entry['dataset'])})"] = name
     return choices
 

@@ -156,7 +156,8 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood")
+        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood",
+                     show_progress="minimal")
         tab.select(comparison_figures, None, figures, api_visibility="private")
 
 
