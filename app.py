@@ -15,6 +15,16 @@ they use a GPU where there is one.
 """
 
 
+# On a phone, grids of many small captioned images keep a readable size and scroll sideways instead of shrinking
+# to a third (the tabs mark them with elem_classes="wide-grid").
+PHONE_CSS = """
+@media (max-width: 640px) {
+  .wide-grid .image-container { overflow-x: auto; }
+  .wide-grid img { min-width: 640px; max-width: none; width: 640px; height: auto; }
+}
+"""
+
+
 def availability_note() -> str:
     """A line naming the models that could not be loaded (the app runs without them)."""
     missing = {name: entry["error"] for name, entry in genimg.models().items() if not entry["available"]}
@@ -31,7 +41,7 @@ def build_demo() -> gr.Blocks:
         note = availability_note()
         if note:
             gr.Markdown(note)
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight (no "..." menu)
             generate.build_tab()
             interpolate.build_tab()
             compare.build_tab()
@@ -70,7 +80,7 @@ def main(argv=None):
     demo = build_demo()
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
-                max_file_size="20mb", mcp_server=not args.no_mcp)
+                max_file_size="20mb", mcp_server=not args.no_mcp, css=PHONE_CSS)
 
 
 if __name__ == "__main__":

@@ -155,7 +155,8 @@ def build_tab():
                     sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
                 button = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
-                picture = gr.Image(label="Samples", format="png", type="filepath", buttons=["download", "fullscreen"])
+                picture = gr.Image(label="Samples", format="png", type="filepath", buttons=["download", "fullscreen"],
+                                   elem_classes=["wide-grid"])
                 download = gr.File(label="Download PNG")
                 info = gr.Markdown()
         with gr.Accordion("Manifold map (VAE with a 2-D latent)", open=False, visible=False) as manifold_box:

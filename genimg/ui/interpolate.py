@@ -91,7 +91,8 @@ def build_tab():
                 mode = gr.Radio(choices=["Spherical", "Linear"], value="Spherical", label="Path")
                 button = gr.Button("Interpolate", variant="primary")
             with gr.Column(scale=2):
-                strip = gr.Image(label="Frames", format="png", type="filepath", buttons=["download"])
+                strip = gr.Image(label="Frames", format="png", type="filepath", buttons=["download"],
+                                 elem_classes=["wide-grid"])
                 animation = gr.Image(label="Animation (GIF)", type="filepath", buttons=["download"])
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
