@@ -132,8 +132,11 @@ def generators_section(names: list, cards: dict, judges: list) -> list:
              "test images (the floor: what a perfect generator would score) and the real test images blurred with a "
              "3x3 box filter (a mild, visible degradation). *Class agreement*: the classifier gives the class that was "
              "asked for (conditional generators; at truncation 1 as well, the app's variety control). *Near-copies*: "
-             "share of samples within RMS 0.04 of a training image. *Test −ELBO*: the VAEs' negative evidence lower "
-             "bound on the test set, in nats (training's evaluation).", ""]
+             "share of samples within RMS 0.04 of a training image. *Bits/dim*: the normalizing flows' exact negative "
+             "log-likelihood of the test set (bits per pixel, 256 grey levels; `bench likelihood`). *Test −ELBO*: the "
+             "VAEs' negative evidence lower bound on the test set, in nats (training's evaluation). *64 samples*: "
+             "median time of `genimg.generate(model, 64)` on the machine that ran the bench (flow matching: 20 Euler "
+             "steps with guidance, two network calls per step).", ""]
     datasets = list(dict.fromkeys(registry.dataset_of(n) for n in names))
     for dataset in datasets:
         members = [n for n in names if registry.dataset_of(n) == dataset]
@@ -143,28 +146,51 @@ def generators_section(names: list, cards: dict, judges: list) -> list:
         judge = next((j for j in judges if registry.dataset_of(j) == dataset), None)
         accuracy = cards[judge]["metrics"].get("test_accuracy") if judge else None
         header = ["model", "FD", "× floor", "× blurred", "class agreement", "at truncation 1", "near-copies",
-                  "test −ELBO"]
+                  "bits/dim", "test −ELBO", "64 samples"]
         rows = []
         if floor is not None:
             rows.append(["real train vs real test (the floor)", sig(floor), "1", sig(floor / blurred) if blurred else "",
                          pct(accuracy, 2) + " (classifier's test accuracy)" if accuracy is not None else "", "", "",
-                         ""])
+                         "", "", ""])
         if blurred is not None:
             rows.append(["real test, 3x3 box blur", sig(blurred), sig(blurred / floor) if floor else "", "1", "", "",
-                         "", ""])
+                         "", "", "", ""])
         for name, q in zip(members, measured):
             m = cards[name]["metrics"]
             rows.append([model_cell(name), sig(q.get("fd")), sig(q.get("fd_ratio_to_floor")),
                          sig(q.get("fd_ratio_to_blurred")), pct(q.get("class_agreement")),
                          pct(q.get("class_agreement_truncation_1")), pct(q.get("copy_share"), 2),
-                         num(m.get("test_neg_elbo_nats"), 1)])
+                         num((m.get("likelihood") or {}).get("test_bits_per_dim"), 3), num(m.get("test_neg_elbo_nats"), 1),
+                         num(q.get("sample_64_ms"), 0, " ms")])
         samples = sorted({q.get("n_samples") for q in measured if q.get("n_samples")})
         lines += [f"### {DATASET_LABELS.get(dataset, dataset)}", "", *table(header, rows), ""]
         if samples:
             lines += [f"{' or '.join(f'{s:,}' for s in samples)} samples per model."]
         lines += measured_by(*(("", q.get("command")) for q in measured))
         lines += training_table(members, cards)
+    lines += likelihood_section(names, cards)
     return lines
+
+
+def likelihood_section(names: list, cards: dict) -> list:
+    """What does likelihood know? Each flow's bits/dim on its own test set and on the other dataset's."""
+    rows = []
+    for name in names:
+        lk = cards[name].get("metrics", {}).get("likelihood")
+        if lk:
+            rows.append([model_cell(name), num(lk["test_bits_per_dim"], 3),
+                         f"{num(lk['other_test_bits_per_dim'], 3)} ({DATASET_LABELS.get(lk['other_dataset'])})",
+                         pct(lk["other_more_likely_share"])])
+    if not rows:
+        return []
+    command = next(cards[n]["metrics"]["likelihood"].get("command") for n in names
+                   if cards[n].get("metrics", {}).get("likelihood"))
+    return ["### What does likelihood know?", "",
+            "Each flow's bits/dim on its own test set and on the other dataset's test set (10,000 images each, one "
+            "fixed draw of dequantization noise); the last column is the share of the other dataset's images that the "
+            "flow finds more likely than the median image of its own test set (Nalisnick et al. 2019).", "",
+            *table(["flow", "own test set", "other test set", "other more likely than own median"], rows), "",
+            *measured_by(("", command))]
 
 
 def classifiers_section(names: list, cards: dict) -> list:
@@ -314,6 +340,8 @@ def headline(name: str, card: dict) -> str:
                          f"blurred {sig(q.get('fd_blurred_test'))})")
         if q.get("class_agreement") is not None:
             parts.append(f"class agreement {pct(q['class_agreement'])}")
+        if (m.get("likelihood") or {}).get("test_bits_per_dim") is not None:
+            parts.append(f"{m['likelihood']['test_bits_per_dim']:.3f} bits/dim on the test set")
         if m.get("test_neg_elbo_nats") is not None:
             parts.append(f"test −ELBO {m['test_neg_elbo_nats']:.1f} nats")
     elif kind == "classifier":
