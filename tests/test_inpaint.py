@@ -296,6 +296,17 @@ def test_prior_fills_only_the_hole_reproducibly_with_progress(model):
     assert np.array_equal(np.asarray(out), np.asarray(again))
 
 
+@pytest.mark.parametrize("model", ["flowmatch-mnist", "flow-mnist"])
+def test_flow_priors_fill_only_the_hole_reproducibly(model):
+    image = genimg.generate("vae-mnist", n=1, seed=1)[0]
+    mask = box_mask(28, 28, 10, 0, 18, 28)
+    out = genimg.inpaint(image, mask, model, seed=4, steps=3)
+    assert out.size == (28, 28) and out.mode == "L"
+    assert np.array_equal(np.asarray(out)[mask == 0], np.asarray(image)[mask == 0])
+    assert np.array_equal(np.asarray(out), np.asarray(genimg.inpaint(image, mask, model, seed=4, steps=3)))
+    assert model in genimg.inpaint_priors()
+
+
 def test_prior_search_lowers_the_error_on_known_pixels():
     model = genimg.load("vae-mnist")
     target = genimg.generate("vae-mnist", n=1, seed=9)[0]
@@ -439,7 +450,7 @@ def editor_value(image: np.ndarray, mask: np.ndarray) -> dict:
 
 def test_tab_functions_directly():
     from genimg.ui import inpaint as tab
-    with pytest.raises(gr.Error, match="Upload a photo"):
+    with pytest.raises(gr.Error, match="Open a photo"):
         tab.inpaint_image(None, "Photo network", 0)
     with pytest.raises(gr.Error, match="Choose a model"):
         tab.inpaint_image(editor_value(np.asarray(photo()), box_mask()), "nonsense", 0)
@@ -454,6 +465,21 @@ def test_tab_functions_directly():
     assert drawn == 2 and not np.array_equal(first["background"], second["background"])  # a new one each click
     assert tab.prior_controls("Photo network")[0]["visible"] is False  # no New sample to wipe a photo with
     assert tab.prior_controls("VAE prior (MNIST digit)")[0]["visible"] is True
+
+
+def test_open_photo_shrinks_big_photos_on_the_server(tmp_path):
+    from genimg.ui import inpaint as tab
+    Image.new("RGB", (3000, 1500), (200, 100, 50)).save(tmp_path / "big.jpg")
+    value, note = tab.open_photo(str(tmp_path / "big.jpg"))
+    assert value["background"].shape == (tab.EDITOR_SIDE // 2, tab.EDITOR_SIDE, 4) and value["layers"] == []
+    assert "3000x1500" in note
+    value, note = tab.open_photo(str(ROOT / "examples" / "chelsea.png"))
+    assert note == "" and value["background"].shape[:2] == np.asarray(Image.open(ROOT / "examples" / "chelsea.png")).shape[:2]
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(gr.Error, match="not an image"):
+        tab.open_photo(str(tmp_path / "notes.png"))
+    with pytest.raises(gr.Error, match="Choose a photo"):
+        tab.open_photo(None)
 
 
 def test_app_through_gradio_client(tmp_path):

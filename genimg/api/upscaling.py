@@ -43,10 +43,11 @@ def upscale_factor(scale, model: Model | None = None) -> int:
     return int(number)
 
 
-def load_image(source) -> Image.Image:
+def load_image(source, task: str = "upscale") -> Image.Image:
     """Open an image file (path, bytes or PIL image) as upscale() does: one still frame, EXIF orientation
-    applied, a clear ValueError for anything else (not an image, truncated, animated, too large)."""
-    return photos.open_image(source)
+    applied, a clear ValueError for anything else (not an image, truncated, animated, too large); `task` names
+    what the image is for in those messages ("upscale", "inpaint", ...)."""
+    return photos.open_image(source, task=task)
 
 
 def upscale(image: Image.Image, scale: int, model: str | None = None) -> Image.Image:

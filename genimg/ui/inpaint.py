@@ -80,7 +80,7 @@ def model_of(label) -> str:
 def editor_image_and_mask(value) -> tuple[Image.Image, np.ndarray]:
     """The ImageEditor's value -> (the uploaded image as RGB, the painted mask as bool): paint = alpha of the layers."""
     if not isinstance(value, dict) or value.get("background") is None:
-        raise gr.Error("Upload a photo (or pick an example or a sample) first, then paint over what should go.")
+        raise gr.Error("Open a photo (or pick an example or a sample) first, then paint over what should go.")
     background = np.asarray(value["background"])
     if background.ndim != 3 or background.shape[2] not in (3, 4):
         raise gr.Error("The canvas did not hold a colour image; upload the photo again.")
@@ -195,6 +195,34 @@ def refuse_unreadable_or_huge(editor: gr.ImageEditor) -> gr.ImageEditor:
     return editor
 
 
+EDITOR_SIDE = 1536  # the longest side a photo keeps in the editor: bigger ones are shrunk on the server first
+
+
+@user_errors
+def open_photo(path):
+    """Open an uploaded photo for painting: checked (not an image, truncated, animated, over the size limit: a
+    message) and shrunk on the server to at most EDITOR_SIDE pixels on its longer side, so the browser's editor
+    never decodes a huge original (a 6000x6000 JPEG froze the tab for half a minute at a time).
+
+    Args:
+        path: the uploaded image file.
+    Returns:
+        the editor value with the photo as background and no paint, and a markdown note.
+    """
+    if path is None:
+        raise gr.Error("Choose a photo to open.")
+    image = genimg.load_image(path, task="inpaint")
+    note = ""
+    if max(image.size) > EDITOR_SIDE:
+        original = image.size
+        image = image.copy()
+        image.thumbnail((EDITOR_SIDE, EDITOR_SIDE), Image.Resampling.LANCZOS)
+        note = (f"The photo was {original[0]}x{original[1]}; it is shown and filled at {image.width}x{image.height} "
+                f"(at most {EDITOR_SIDE} pixels a side here).")
+    array = np.asarray(image.convert("RGBA"))
+    return {"background": array, "layers": [], "composite": array}, note
+
+
 def prior_controls(model_label):
     """New sample only for the priors; switching model clears the last result (it belonged to the other model)."""
     cleared = (None, None, None, None, "")
@@ -215,10 +243,15 @@ def build_tab():
         gr.Markdown(SUMMARY)
         with gr.Row():
             with gr.Column(scale=1):
+                # Photos come in through the Open button, shrunk on the server; the editor's own upload would
+                # make the browser decode the full-size file into a canvas first.
                 editor = refuse_unreadable_or_huge(gr.ImageEditor(
-                    label="Paint over what should go", type="numpy", image_mode="RGBA", sources=["upload", "clipboard"],
+                    label="Paint over what should go", type="numpy", image_mode="RGBA", sources=["clipboard"],
                     layers=False, transforms=(), brush=brush(24), eraser=gr.Eraser(default_size=24),
                     elem_id="inpaint_in"))
+                opener = gr.UploadButton("Open a photo...", file_types=["image"], type="filepath",
+                                         elem_id="inpaint_open")
+                opened_note = gr.Markdown()
                 model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (priors: the random starts)")
                 with gr.Row():
@@ -240,6 +273,7 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
+        opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open")
         sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample")
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
