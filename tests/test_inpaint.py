@@ -514,7 +514,7 @@ def test_app_through_gradio_client(tmp_path):
                  "layers": [handle_file(str(tmp_path / "empty.png"))], "composite": None}
         *_, info = client.predict(empty, "Photo network", 0, api_name="/inpaint")
         assert "mask is empty" in info
-        with pytest.raises(AppError, match="Upload a photo"):
+        with pytest.raises(AppError, match="Open a photo"):
             client.predict({"background": None, "layers": [], "composite": None}, "Photo network", 0,
                            api_name="/inpaint")
         # Refused from the header, before any pixel is decoded: a 12000x12000 PNG (a few hundred KB) and a text
