@@ -6,6 +6,7 @@ import sys
 import gradio as gr
 
 import genimg
+from genimg.ui.common import FIGURES_DIR
 from genimg.ui import compare, generate, inpaint, interpolate, likelihood, style, trajectory, upscale
 
 INTRO = """# genimg
@@ -35,6 +36,7 @@ def availability_note() -> str:
 
 
 def build_demo() -> gr.Blocks:
+    gr.set_static_paths([FIGURES_DIR])
     # delete_cache: gradio's own copies of inputs and results, deleted when older than an hour (checked every 30 min).
     with gr.Blocks(title="genimg", delete_cache=(1800, 3600)) as demo:
         gr.Markdown(INTRO)

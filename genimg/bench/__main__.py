@@ -16,6 +16,7 @@ style:   style transfer: for each preset, the style and content losses (genimg/f
          median time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
 likelihood: the normalizing flows' bits/dim on both test sets (their own and the other one, with histograms),
          and the VAEs' ELBO bound in bits/dim.
+figures: the annotated example on top of each tab, made by the shipped models (docs/figures/<tab>.png).
 docs:    docs/results.md (every measured figure, per kind of model) and README's list of models, written from
          the cards of the released models (what the other commands' --update-cards put there).
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from .. import api, photos
 from .common import ROOT, write_results
 from .docs import docs
+from .figures import figures
 from .generation import quality, speed
 from .likelihood import likelihood
 from .inpaint import inpaint_quality, inpaint_speed
@@ -78,11 +80,13 @@ def parser() -> argparse.ArgumentParser:
                                                     "photos/samples)")
     t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     t.add_argument("--json", help="also write the results to this JSON file")
+    f = sub.add_parser("figures", help="the annotated example on top of each tab (docs/figures/<tab>.png)")
+    f.add_argument("--out", help="folder to write to (default docs/figures)")
     d = sub.add_parser("docs", help="write docs/results.md and README's models list from the released models' cards")
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, d):
+    for p in (q, lk, s, r, n, t, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -129,6 +133,8 @@ def main(argv=None):
                                                if (samples / name).is_file()]
             style_grid(grid_photos, args.grid)
         write_results(args.json, results)
+    elif args.command == "figures":
+        figures(args.out)
     elif args.command == "docs":
         docs(args.readme, args.out)
 

@@ -20,6 +20,15 @@ except ImportError:  # `spaces` not installed: the same no-op, used as @gpu or @
 DATASET_CHOICES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist"}
 EVERY_CLASS = "(one of each)"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "genimg"
+FIGURES_DIR = Path(__file__).resolve().parents[2] / "docs" / "figures"  # `python -m genimg.bench figures` makes them
+
+
+def tab_figure(tab: str):
+    """The annotated example on top of a tab (docs/figures/<tab>.png), served from disk (app.py makes the folder a
+    static path, so it is never copied to the cache nor swept); nothing when it has not been made."""
+    path = FIGURES_DIR / f"{tab}.png"
+    if path.is_file():
+        gr.Image(value=str(path), show_label=False, interactive=False, container=False, buttons=[], height=204)
 
 
 def generator_families() -> dict:

@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
+from .common import (tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
                      generator_entry, generator_families, gpu, output_path, user_errors)
 
 SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
@@ -135,6 +135,7 @@ def example_rows() -> list:
 def build_tab():
     with gr.Tab("Generate", id="generate"):
         gr.Markdown(SUMMARY)
+        tab_figure("generate")
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")

@@ -9,7 +9,7 @@ from PIL import Image
 
 import genimg
 
-from .common import gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 PRIOR_SUBJECT = {"mnist": "MNIST digit", "fashion-mnist": "Fashion-MNIST garment"}
@@ -241,6 +241,7 @@ def brush(size) -> gr.Brush:
 def build_tab():
     with gr.Tab("Inpaint", id="inpaint"):
         gr.Markdown(SUMMARY)
+        tab_figure("inpaint")
         with gr.Row():
             with gr.Column(scale=1):
                 # Photos come in through the Open button, shrunk on the server; the editor's own upload would

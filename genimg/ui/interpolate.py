@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
+from .common import (tab_figure, DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
                      output_path, user_errors)
 
 GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
@@ -76,6 +76,7 @@ def build_tab():
     names = genimg.class_names("fashion-mnist")
     with gr.Tab("Interpolate", id="interpolate"):
         gr.Markdown(SUMMARY)
+        tab_figure("interpolate")
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")

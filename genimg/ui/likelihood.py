@@ -5,7 +5,7 @@ import numpy as np
 
 import genimg
 
-from .common import DATASET_CHOICES, gpu, save_png, user_errors
+from .common import tab_figure, DATASET_CHOICES, gpu, save_png, user_errors
 
 SUMMARY = """A normalizing flow can say exactly how likely a picture is under what it learned: fewer bits per pixel means
 "this looks like my training pictures". Draw a digit or upload a picture and see where it falls among real test
@@ -134,6 +134,7 @@ def knows_text() -> str:
 def build_tab():
     with gr.Tab("Likelihood", id="likelihood") as tab:
         gr.Markdown(SUMMARY)
+        tab_figure("likelihood")
         with gr.Row():
             with gr.Column(scale=1):
                 dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="MNIST", label="Flow trained on")

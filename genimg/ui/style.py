@@ -7,7 +7,7 @@ import gradio as gr
 
 import genimg
 
-from .common import gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, user_errors
 from .upscale import report_bad_uploads
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -145,6 +145,7 @@ def build_tab():
     choices = preset_choices()
     with gr.Tab("Style", id="style"):
         gr.Markdown(SUMMARY)
+        tab_figure("style")
         if not choices:
             gr.Markdown("**No style network is available** (checkpoint `style-photos` is missing or broken), so the "
                         "presets are off. Your own style images may still work (below).")

@@ -7,7 +7,7 @@ from PIL import Image
 
 import genimg
 
-from .common import gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 SCALE_CHOICES = {"x2": 2, "x4": 4}
@@ -207,6 +207,7 @@ def upscale_photo(path, scale_label, model_label, measure):
 def build_tab():
     with gr.Tab("Upscale", id="upscale"):
         gr.Markdown(SUMMARY)
+        tab_figure("upscale")
         with gr.Row():
             with gr.Column(scale=1):
                 photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
