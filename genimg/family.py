@@ -29,6 +29,7 @@ class Family:
     description: str
     latent_knob: str | None = None  # generators: "truncation" (GANs) or "temperature" (VAEs, flows)
     ode_sampler: bool = False  # generators that integrate an ODE: they take steps, guidance and a sampler
+    default_temperature: float = 1.0  # temperature-knob generators: what generate() uses when given none
     latent_map: bool = False  # a 2-D latent whose plane can be drawn as a map
     short_name: str | None = None  # what people may type instead of a checkpoint name ("fast", "quality")
 

@@ -116,7 +116,8 @@ def _truncation(model, truncation, temperature):
         raise ValueError(f"{model.name} takes temperature, not truncation (truncation is for GANs).")
     if takes_truncation:
         return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
-    return None, real_number(1.0 if temperature is None else temperature, "temperature", 0.0, 3.0)
+    default = model.record.default_temperature
+    return None, real_number(default if temperature is None else temperature, "temperature", 0.0, 3.0)
 
 
 def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | None = None,
@@ -125,7 +126,8 @@ def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | 
     """n images from a generator as 28x28 grayscale PIL images.
 
     label: class index or name for conditional models (None: cycle through the classes).
-    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs and flows only, 0 to 3 (default 1).
+    truncation: GANs only, 0.1 to 4 (None: off). temperature: VAEs and flows only, 0 to 3 (default: the family's,
+    1 for VAEs, 0.7 for the flow).
     steps (1 to 100, default 20), guidance (0 to 8, default 2) and sampler ("euler" or "heun"): flow matching only.
     """
     model = generator_model(model)

@@ -109,7 +109,8 @@ def models(check: bool = True) -> dict:
         record = registry.family_of(name)
         entry = {"family": record.name, "kind": record.kind, "label": record.label, "dataset": None,
                  "description": record.description, "latent_knob": record.latent_knob,
-                 "latent_map": record.latent_map, "ode_sampler": record.ode_sampler, "available": False, "error": None, "metrics": {}}
+                 "latent_map": record.latent_map, "ode_sampler": record.ode_sampler,
+                 "default_temperature": record.default_temperature, "available": False, "error": None, "metrics": {}}
         if not check:
             entry["dataset"] = registry.dataset_of(name)
             result[name] = entry

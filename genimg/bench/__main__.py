@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--data", help="dataset folder (as train.py --data)")
     q.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
     q.add_argument("--json", help="also write the results to this JSON file")
+    q.add_argument("--models", nargs="*", help="only these checkpoints (default: every released generator)")
     lk = sub.add_parser("likelihood", help="the flows' bits/dim on both test sets, histograms; the VAEs' bound")
     lk.add_argument("--data", help="dataset folder (as train.py --data)")
     lk.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
@@ -96,7 +97,7 @@ def main(argv=None):
     if args.checkpoints:
         api.set_checkpoint_dir(args.checkpoints)
     if args.command == "quality":
-        quality(args.n, args.data, args.update_cards, args.json)
+        quality(args.n, args.data, args.update_cards, args.json, args.models)
     elif args.command == "likelihood":
         likelihood(args.data, args.update_cards, args.json)
     elif args.command == "speed":

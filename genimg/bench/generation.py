@@ -19,15 +19,19 @@ COPY_THRESHOLD = 0.04
 
 @torch.no_grad()
 def sample_images(model, n, seed=0, batch=1000, truncation=None):
-    """n samples (and, for a conditional model, the labels asked for: an equal share of each class)."""
+    """n samples (and, for a conditional model, the labels asked for: an equal share of each class), at the
+    family's default temperature, as the app and generate() draw them."""
     z = latents(model, n, seed, truncation)
+    if model.record.latent_knob == "temperature":
+        z = z * model.record.default_temperature
     labels = torch.arange(n) % len(model.classes) if model.conditional else None
     images = torch.cat([decode(model, z[i:i + batch], None if labels is None else labels[i:i + batch])
                         for i in range(0, n, batch)])
     return images, labels
 
 
-def quality(n=10_000, data=None, update_cards=False, out=None):
+def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
+    """only: checkpoint names to measure (default: every released generator); the references are measured anyway."""
     results = {}
     for dataset in datasets.DATASETS:
         try:
@@ -53,6 +57,8 @@ def quality(n=10_000, data=None, update_cards=False, out=None):
         print(f"  {'real train vs test':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>37.2%}   {copies_real:>10.2%}")
         print(f"  {'real test, 3x3 blur':<24}{blurred:>9.3f}{blurred / floor:>9.1f}")
         for name in registry.releases(*api.GENERATOR_KINDS, dataset=dataset):
+            if only and name not in only:
+                continue
             try:
                 model = api.load(name)
             except ValueError as error:

@@ -263,6 +263,6 @@ RECIPES = {
 
 FAMILIES = [
     Family("flow", "generator", Glow, {"steps_per_level": 8, "hidden": 96}, FlowTrainer, label="Normalizing flow",
-           latent_knob="temperature",
+           latent_knob="temperature", default_temperature=0.7,  # Glow's samples are drawn at 0.7 too
            description="Glow-style normalizing flow: invertible, so it gives the exact likelihood of any image"),
 ]

@@ -118,16 +118,18 @@ def controls_for(family_label, dataset_label):
     conditional = entry["kind"] == "conditional-generator"
     return (gr.update(visible=conditional, choices=class_choices(dataset_label, genimg.class_names), value=EVERY_CLASS),
             gr.update(visible=entry["latent_knob"] == "truncation"),
-            gr.update(visible=entry["latent_knob"] == "temperature"), gr.update(visible=entry["ode_sampler"]),
+            gr.update(visible=entry["latent_knob"] == "temperature", value=entry["default_temperature"]),
+            gr.update(visible=entry["ode_sampler"]),
             gr.update(visible=entry["latent_map"]))
 
 
 def example_rows() -> list:
     """One click each: every generator on one of the datasets, with a seed that shows it well."""
     rows = []
-    for k, label in enumerate(generator_families()):
+    for k, (label, entry) in enumerate(generator_families().items()):
         dataset = list(DATASET_CHOICES)[k % len(DATASET_CHOICES)]
-        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, 1, genimg.DEFAULT_ODE_STEPS, genimg.DEFAULT_GUIDANCE,
+        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, entry["default_temperature"], genimg.DEFAULT_ODE_STEPS,
+                     genimg.DEFAULT_GUIDANCE,
                      "Euler"])
     return rows
 
