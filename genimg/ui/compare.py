@@ -121,6 +121,6 @@ def build_tab():
         numbers = gr.Markdown()
         gr.Markdown(GUIDE)
         button.click(compare, [dataset, seed], [gallery, numbers], api_name="compare",
-                     show_progress="minimal")
+                     show_progress="minimal", scroll_to_output=True)
         gr.Examples([["MNIST", 0], ["Fashion-MNIST", 0]], inputs=[dataset, seed], outputs=[gallery, numbers],
                     fn=compare, run_on_click=True, cache_examples=False, label="Examples (one click)")

@@ -171,11 +171,11 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, count, truncation, temperature, steps, guidance, sampler]
         button.click(generate_grid, inputs, [picture, download, info], api_name="generate",
-                     show_progress="minimal")
+                     show_progress="minimal", scroll_to_output=True)
         gr.Examples(example_rows(), inputs=inputs, outputs=[picture, download, info], fn=generate_grid,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
         manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold",
-                              show_progress="minimal")
+                              show_progress="minimal", scroll_to_output=True)
         for control in (family, dataset):
             control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],
                            api_visibility="private")

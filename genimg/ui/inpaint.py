@@ -279,4 +279,4 @@ def build_tab():
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
         button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],
-                     api_name="inpaint", concurrency_limit=1, show_progress="minimal")
+                     api_name="inpaint", concurrency_limit=1, show_progress="minimal", scroll_to_output=True)

@@ -100,7 +100,7 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, seed_a, seed_b, class_a, class_b, steps, mode]
         button.click(interpolate_frames, inputs, [strip, animation], api_name="interpolate",
-                     show_progress="minimal")
+                     show_progress="minimal", scroll_to_output=True)
         gr.Examples(example_rows(), inputs=inputs, outputs=[strip, animation], fn=interpolate_frames,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
         for control in (family, dataset):

@@ -158,7 +158,7 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood",
-                     show_progress="minimal")
+                     show_progress="minimal", scroll_to_output=True)
         tab.select(comparison_figures, None, figures, api_visibility="private")
 
 

@@ -195,7 +195,7 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         button.click(stylize_photo, [photo, preset, blend_with, blend, strength, keep], [result, info],
-                     api_name="stylize", concurrency_limit=2, show_progress="minimal")
+                     api_name="stylize", concurrency_limit=2, show_progress="minimal", scroll_to_output=True)
         # One optimisation at a time: each runs VGG16 forward and backward hundreds of times.
         own_button.click(stylize_with_own, [photo, style_image, steps, size, strength, keep], [own_result, own_info],
                          api_name="stylize_with_image", concurrency_limit=1)

@@ -134,7 +134,7 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, steps, guidance, sampler]
         button.click(step_through, inputs, [strip, gif, info], api_name="step_through",
-                     show_progress="minimal")
+                     show_progress="minimal", scroll_to_output=True)
         gr.Examples([[labels[0], "MNIST", "3", 0, 20, 2.0, "Euler"], [labels[0], "Fashion-MNIST", "Sneaker", 1, 10,
                                                                       2.0, "Heun"],
                      [labels[0], "MNIST", "8", 2, 1, 1.0, "Euler"]] if labels else [],

@@ -232,7 +232,7 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         # One upscale at a time: each already uses every CPU core, and a 16-megapixel result holds ~0.5 GB.
         button.click(upscale_photo, [photo, scale, model, measure], [slider, download, info], api_name="upscale",
-                     concurrency_limit=1, show_progress="minimal")
+                     concurrency_limit=1, show_progress="minimal", scroll_to_output=True)
         for control in (photo, scale, model):
             control.change(expected_time, [photo, scale, model], estimate, api_visibility="private",
                            queue=False, show_progress="hidden")
