@@ -132,7 +132,7 @@ def test_not_an_image_gives_a_clear_message(bad_image, bad_mask, message):
 def test_unknown_or_wrong_kind_of_model_is_refused():
     with pytest.raises(ValueError, match="No model named"):
         genimg.inpaint(photo(), box_mask(), "no-such-model")
-    with pytest.raises(ValueError, match="inpaint with 'photo' or an unconditional generator"):
+    with pytest.raises(ValueError, match="cgan-mnist is not an inpainting prior; inpaint with 'photo' or one of"):
         genimg.inpaint(photo(28, 28), box_mask(28, 28, 2, 2, 9, 9), "cgan-mnist")
 
 

@@ -135,8 +135,8 @@ def generators_section(names: list, cards: dict, judges: list) -> list:
              "share of samples within RMS 0.04 of a training image. *Bits/dim*: the normalizing flows' exact negative "
              "log-likelihood of the test set (bits per pixel, 256 grey levels; `bench likelihood`). *Test −ELBO*: the "
              "VAEs' negative evidence lower bound on the test set, in nats (training's evaluation). *64 samples*: "
-             "median time of `genimg.generate(model, 64)` on the machine that ran the bench (flow matching: 20 Euler "
-             "steps with guidance, two network calls per step).", ""]
+             "median time of `genimg.generate(model, 64)` at its defaults on the machine that ran `bench speed` (flow "
+             "matching: 20 Euler steps with guidance 2, two network calls per step).", ""]
     datasets = list(dict.fromkeys(registry.dataset_of(n) for n in names))
     for dataset in datasets:
         members = [n for n in names if registry.dataset_of(n) == dataset]
@@ -161,7 +161,7 @@ def generators_section(names: list, cards: dict, judges: list) -> list:
                          sig(q.get("fd_ratio_to_blurred")), pct(q.get("class_agreement")),
                          pct(q.get("class_agreement_truncation_1")), pct(q.get("copy_share"), 2),
                          num((m.get("likelihood") or {}).get("test_bits_per_dim"), 3), num(m.get("test_neg_elbo_nats"), 1),
-                         num(q.get("sample_64_ms"), 0, " ms")])
+                         num((m.get("sample_64_ms") or {}).get("ms"), 0, " ms")])
         samples = sorted({q.get("n_samples") for q in measured if q.get("n_samples")})
         lines += [f"### {DATASET_LABELS.get(dataset, dataset)}", "", *table(header, rows), ""]
         if samples:

@@ -71,7 +71,6 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
                    "copy_share": round(float((metrics.nearest_distances(images[:2000], train_all) < COPY_THRESHOLD)
                                              .float().mean()), 4)}
             agreement = ""
-            row["sample_64_ms"] = round(median_ms(lambda: api.generate(model, n=64, seed=1), 5), 1)
             row["parameters"] = sum(p.numel() for p in model.module.parameters())
             if model.conditional:
                 row["class_agreement"] = round(float((metrics.predictions(clf, images) == labels).float().mean()), 4)
@@ -101,9 +100,10 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
     return results
 
 
-def speed(repeats=20):
+def speed(repeats=20, update_cards=False):
     """Median latency of the API's and the app's generation functions, of each upscaler on a 256x256 photo, and
-    the app's start-up time (median of 3)."""
+    the app's start-up time (median of 3). With update_cards, each generator's time for 64 samples at its defaults
+    goes into its card (the Compare tab shows it); run it on a quiet machine."""
     from ..ui import generate as generate_tab, interpolate as interpolate_tab  # the app's own functions
     from ..ui.common import DATASET_CHOICES, EVERY_CLASS
 
@@ -141,6 +141,18 @@ def speed(repeats=20):
     for label, fn in cases.items():
         results[label] = median_ms(fn, repeats)
         print(f"  {label:<50} {results[label]:8.1f} ms")
+    for name in registry.releases(*api.GENERATOR_KINDS):
+        try:
+            model = api.load(name)
+        except ValueError:
+            continue
+        ms = round(median_ms(lambda: api.generate(model, n=64, seed=1), repeats), 1)
+        results[f"api.generate: 64 samples at the defaults ({name})"] = ms
+        print(f"  {'api.generate: 64 samples, defaults (' + name + ')':<50} {ms:8.1f} ms")
+        if update_cards:
+            checkpoints.record_metrics(api.checkpoint_dir(), name, "sample_64_ms", {
+                "ms": ms, "threads": torch.get_num_threads(), "repeats": repeats,
+                "command": "python -m genimg.bench speed --update-cards"})
     startups = [app_startup_seconds(api.checkpoint_dir()) for _ in range(3)]
     results["app start-up (s)"] = statistics.median(startups)
     print(f"  {'app start-up: python app.py to first HTTP answer':<50} {results['app start-up (s)']:8.2f} s (median of 3)")

@@ -71,7 +71,7 @@ class FlowUNet(nn.Module):
     The latent code of an image is its starting noise, flattened (z_dim = 784): `sample` integrates the ODE from
     it, so the same code and settings always give the same image, and codes can be interpolated like a GAN's."""
 
-    def __init__(self, width: int = 32, num_classes: int = 10, emb: int = 128):
+    def __init__(self, width: int = 16, num_classes: int = 10, emb: int = 128):
         super().__init__()
         self.num_classes, self.z_dim = num_classes, 28 * 28
         self.config = {"width": width, "num_classes": num_classes, "emb": emb}
