@@ -99,11 +99,11 @@ def histogram_plot(edges: list, series: dict, marker: tuple | None = None, title
     optional vertical marker (x, label); enough for the likelihood tab without matplotlib."""
     colours = [(31, 119, 180), (214, 39, 40), (44, 160, 44)]
     width, height = size
-    left, right, top, bottom = 40, 20, 34, 40
+    left, right, top, bottom = 40, 20, 56, 40
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
     font = _font(12)
-    draw.text((left, 6), title, fill="black", font=font)
+    draw.text((left + 160, 6), title, fill="black", font=font)  # clear of the label the app puts top-left
     x0, x1 = edges[0], edges[-1]
     if marker is not None:
         x0, x1 = min(x0, marker[0]), max(x1, marker[0])
@@ -122,7 +122,7 @@ def histogram_plot(edges: list, series: dict, marker: tuple | None = None, title
                 h = value / top_share * (base - top)
                 box = [px(edges[k]), base - h, px(edges[k + 1]) - 1, base]
                 draw.rectangle(box, outline=colour)
-        draw.text((left + 10 + 220 * i, top - 14), name, fill=colour, font=font)
+        draw.text((left + 160 + 220 * i, 24), name, fill=colour, font=font)
     for k in range(5):
         x = x0 + (x1 - x0) * k / 4
         draw.text((px(x) - 10, base + 6), f"{x:.2f}", fill="black", font=font)

@@ -28,7 +28,8 @@ def tab_figure(tab: str):
     static path, so it is never copied to the cache nor swept); nothing when it has not been made."""
     path = FIGURES_DIR / f"{tab}.png"
     if path.is_file():
-        gr.Image(value=str(path), show_label=False, interactive=False, container=False, buttons=[], height=204)
+        gr.Image(value=str(path), show_label=False, interactive=False, container=False, buttons=[], height=204,
+                 elem_classes=["wide-grid"])
 
 
 def generator_families() -> dict:

@@ -126,7 +126,7 @@ def build_tab():
                 button = gr.Button("Step through", variant="primary")
             with gr.Column(scale=2):
                 strip = gr.Image(label="From noise (left) to image (right)", format="png", type="filepath",
-                                 buttons=["download", "fullscreen"])
+                                 buttons=["download", "fullscreen"], elem_classes=["wide-grid"])
                 gif = gr.Image(label="The whole path (animated)", format="gif", type="filepath")
                 info = gr.Markdown()
         with gr.Accordion("How it works", open=False):
