@@ -71,7 +71,6 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
                    "copy_share": round(float((metrics.nearest_distances(images[:2000], train_all) < COPY_THRESHOLD)
                                              .float().mean()), 4)}
             agreement = ""
-            row["parameters"] = sum(p.numel() for p in model.module.parameters())
             if model.conditional:
                 row["class_agreement"] = round(float((metrics.predictions(clf, images) == labels).float().mean()), 4)
                 agreement = f"{row['class_agreement']:.2%}"

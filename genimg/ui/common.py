@@ -114,3 +114,13 @@ def save_png(image) -> str:
 
 def class_choices(dataset_label: str, classes_of) -> list:
     return [EVERY_CLASS] + list(classes_of(DATASET_CHOICES.get(dataset_label, "fashion-mnist")))
+
+
+def ode_controls():
+    """The steps, guidance and sampler controls of a flow-matching model (Generate and Step through share them)."""
+    steps = gr.Slider(minimum=1, maximum=genimg.MAX_ODE_STEPS, value=genimg.DEFAULT_ODE_STEPS, step=1,
+                      label="Steps (noise to image)")
+    guidance = gr.Slider(minimum=0, maximum=genimg.MAX_GUIDANCE, value=genimg.DEFAULT_GUIDANCE, step=0.1,
+                         label="Guidance (1 = plain; higher = more typical)")
+    sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
+    return steps, guidance, sampler

@@ -38,15 +38,17 @@ def comparison_families() -> list:
     return entries
 
 
-def measured(card: dict) -> dict:
-    """The numbers under a grid, from the card (None where not measured)."""
+def measured(model) -> dict:
+    """The numbers under a grid, from the model's card (None where not measured); the parameter count is read off
+    the loaded network itself."""
+    card = model.card
     metrics = card.get("metrics", {})
     quality = metrics.get("quality", {})
     likelihood = metrics.get("likelihood", {})
     return {
         "fd_ratio": quality.get("fd_ratio_to_floor"), "agreement": quality.get("class_agreement"),
         "bits": likelihood.get("test_bits_per_dim"), "elbo_bits": metrics.get("neg_elbo_bits_per_dim_bernoulli"),
-        "ms_64": (metrics.get("sample_64_ms") or {}).get("ms"), "parameters": quality.get("parameters"),
+        "ms_64": (metrics.get("sample_64_ms") or {}).get("ms"), "parameters": sum(p.numel() for p in model.module.parameters()),
         "minutes": card.get("wall_time_s", 0) / 60, "device": card.get("device", "?"),
     }
 
@@ -101,7 +103,7 @@ def compare(dataset_label, seed):
         except ValueError:  # unavailable: the rest are still compared
             continue
         images = genimg.generate(model, n=COUNT, seed=seed)
-        numbers = measured(model.card)
+        numbers = measured(model)
         gallery.append((save_png(genimg.grid(images, columns=5, scale=3)), caption(entry["label"], numbers)))
         rows.append((entry["label"], model.name, numbers))
     if not gallery:

@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
+from .common import (ode_controls, tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
                      generator_entry, generator_families, gpu, output_path, user_errors)
 
 SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
@@ -151,11 +151,7 @@ def build_tab():
                 truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")
                 temperature = gr.Slider(minimum=0, maximum=2, value=1, step=0.05, label="Temperature", visible=False)
                 with gr.Group(visible=False) as ode_box:
-                    steps = gr.Slider(minimum=1, maximum=genimg.MAX_ODE_STEPS, value=genimg.DEFAULT_ODE_STEPS, step=1,
-                                      label="Steps (noise to image)")
-                    guidance = gr.Slider(minimum=0, maximum=genimg.MAX_GUIDANCE, value=genimg.DEFAULT_GUIDANCE,
-                                         step=0.1, label="Guidance (1 = plain; higher = more typical)")
-                    sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
+                    steps, guidance, sampler = ode_controls()
                 button = gr.Button("Generate", variant="primary")
             with gr.Column(scale=2):
                 picture = gr.Image(label="Samples", format="png", type="filepath", buttons=["download", "fullscreen"],

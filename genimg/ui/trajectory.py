@@ -5,7 +5,7 @@ from PIL import Image, ImageDraw
 
 import genimg
 
-from .common import (DATASET_CHOICES, EVERY_CLASS, class_choices, generator_families, gpu, output_path, save_png,
+from .common import (DATASET_CHOICES, ode_controls, EVERY_CLASS, class_choices, generator_families, gpu, output_path, save_png,
                      user_errors)
 
 ZOOM = 4  # 28x28 images shown at 112x112 in the strip
@@ -118,11 +118,7 @@ def build_tab():
                 label = gr.Dropdown(choices=class_choices("MNIST", genimg.class_names), value="3", label="Class",
                                     allow_custom_value=True)
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED)
-                steps = gr.Slider(minimum=1, maximum=genimg.MAX_ODE_STEPS, value=genimg.DEFAULT_ODE_STEPS, step=1,
-                                  label="Steps")
-                guidance = gr.Slider(minimum=0, maximum=genimg.MAX_GUIDANCE, value=genimg.DEFAULT_GUIDANCE,
-                                     step=0.1, label="Guidance")
-                sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
+                steps, guidance, sampler = ode_controls()
                 button = gr.Button("Step through", variant="primary")
             with gr.Column(scale=2):
                 strip = gr.Image(label="From noise (left) to image (right)", format="png", type="filepath",
