@@ -275,7 +275,10 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open")
-        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample")
+        # No progress overlay on the editor: with one, the canvas sometimes stayed under a spinner after the sample
+        # had arrived (seen in headless Chromium), and strokes painted meanwhile were lost.
+        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample",
+                            show_progress="hidden")
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
         button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],
