@@ -118,7 +118,7 @@ def build_tab():
             dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="MNIST", label="Dataset", scale=2)
             seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED, scale=1)
             button = gr.Button("Compare", variant="primary", scale=1)
-        gallery = gr.Gallery(label="Same seed, every family", columns=5, height="auto", object_fit="contain",
+        gallery = gr.Gallery(label="Same seed, every family", columns=5, height=300, object_fit="contain",
                              allow_preview=True)
         numbers = gr.Markdown()
         gr.Markdown(GUIDE)
