@@ -220,10 +220,12 @@ def trajectory(model, seed: int = 0, label=None, steps: int | None = None, guida
     when many images are still possible, and sharp by the end. The last entry's images equal
     generate(model, n, seed, label, steps=..., guidance=..., sampler=...)."""
     model = generator_model(model)
-    if not model.record.ode_sampler:
-        ode_settings(model, steps or 1)  # raises: names the models that have a trajectory
     n = whole_number(n, "number of images", 1, MAX_IMAGES)
     seed = whole_number(seed, "seed", 0, MAX_SEED)
+    if not model.record.ode_sampler:
+        ode_models = [n for n in registry.releases(*GENERATOR_KINDS) if registry.family_of(n).ode_sampler]
+        raise ValueError(f"{model.name} draws in one pass: it has no path of steps to show; the models that "
+                         f"integrate an ODE: {', '.join(ode_models)}.")
     sampling = ode_settings(model, steps, guidance, sampler)
     labels = _labels(model, n, label)
     net = model.net()
@@ -232,5 +234,9 @@ def trajectory(model, seed: int = 0, label=None, steps: int | None = None, guida
     labels = None if labels is None else labels.to(device)
     with torch.no_grad():
         path = list(net.trajectory(z, labels, **sampling))
-    as_images = lambda x: imaging.to_pil(((x.cpu() + 1) / 2).clamp(0, 1))  # noqa: E731 (the nets work in [-1, 1])
-    return [(t, as_images(x), as_images(guess)) for t, x, guess in path]
+    return [(t, _from_signed(x), _from_signed(guess)) for t, x, guess in path]
+
+
+def _from_signed(x: torch.Tensor) -> list:
+    """Network images in [-1, 1] -> PIL images."""
+    return imaging.to_pil(((x.cpu() + 1) / 2).clamp(0, 1))

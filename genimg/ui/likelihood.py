@@ -72,10 +72,11 @@ def drawn_image(drawing, upload):
 
 
 def comparison_figure(name, marker=None):
-    metrics = genimg.load(name).card.get("metrics", {}).get("likelihood")
+    model = genimg.load(name)
+    metrics = model.card.get("metrics", {}).get("likelihood")
     if not metrics:
         return None
-    dataset = genimg.load(name).dataset
+    dataset = model.dataset
     labels = {v: k for k, v in DATASET_CHOICES.items()}
     histogram = metrics["histogram"]
     return genimg.histogram_plot(
