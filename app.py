@@ -6,7 +6,7 @@ import sys
 import gradio as gr
 
 import genimg
-from genimg.ui.common import FIGURES_DIR
+from genimg.ui.common import FIGURES_DIR, check_inputs, share_queues, start_sweeper
 from genimg.ui import compare, generate, inpaint, interpolate, likelihood, style, trajectory, upscale
 
 INTRO = """# genimg
@@ -37,8 +37,7 @@ def availability_note() -> str:
 
 def build_demo() -> gr.Blocks:
     gr.set_static_paths([FIGURES_DIR])
-    # delete_cache: gradio's own copies of inputs and results, deleted when older than an hour (checked every 30 min).
-    with gr.Blocks(title="genimg", delete_cache=(1800, 3600)) as demo:
+    with gr.Blocks(title="genimg") as demo:
         gr.Markdown(INTRO)
         note = availability_note()
         if note:
@@ -52,6 +51,8 @@ def build_demo() -> gr.Blocks:
             upscale.build_tab()
             inpaint.build_tab()
             style.build_tab()
+    check_inputs(demo)
+    share_queues(demo)
     return demo
 
 
@@ -69,6 +70,9 @@ def main(argv=None):
                              "$GENIMG_VGG_WEIGHTS or torchvision's download on first use")
     parser.add_argument("--no-vgg-download", action="store_true",
                         help="never download VGG16 (without weights, own style images are then off; presets work)")
+    parser.add_argument("--keep-minutes", type=float, default=float(os.environ.get("GENIMG_KEEP_MINUTES", 60)),
+                        help="delete uploads and results this long after they were made (default 60; "
+                             "$GENIMG_KEEP_MINUTES), so a server that runs for weeks does not fill its disk")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the endpoints as MCP tools (default: served at /gradio_api/mcp/)")
     args = parser.parse_args(argv)
@@ -80,6 +84,9 @@ def main(argv=None):
         if not entry["available"]:
             print(f"warning: {name} is unavailable: {entry['error']}", file=sys.stderr)
     demo = build_demo()
+    # Uploads and results are deleted keep_minutes after they were made (the page keeps showing what it has; a
+    # download link older than that is gone).
+    start_sweeper(demo, max(60.0, args.keep_minutes * 60))
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
                 max_file_size="20mb", mcp_server=not args.no_mcp, css=PHONE_CSS)

@@ -13,6 +13,7 @@ Everything the super-resolution code needs that is not a network:
 """
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from torch.nn import functional as F
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".gif")
 MAX_OUTPUT_PIXELS = 8192 * 8192  # 64 Mpx: a 2000x2000 photo at x4 fits; 192 MB as 8-bit RGB
 MAX_INPUT_PIXELS = MAX_OUTPUT_PIXELS // 4  # the largest input any scale (x2) can take
+MAX_INPUT_BYTES = 20 * 1024 * 1024  # a file (the app's upload limit is this too)
 HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
@@ -34,23 +36,56 @@ HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 def open_image(source, what: str = "The image", task: str = "upscale") -> Image.Image:
     """A path, bytes, file object or PIL image -> one loaded frame with its EXIF orientation applied.
 
-    ValueError (with a message for the person who gave the file) for: not an image, a truncated or
-    corrupt file, an animated image, or an image too large to upscale (this includes decompression bombs:
-    the size is checked from the header, before any pixel is decoded).
+    ValueError (with a message for the person who gave the file) for: nothing given, not an image, a truncated or
+    corrupt file, an animated image, a file over MAX_INPUT_BYTES or an image over MAX_INPUT_PIXELS (this includes
+    decompression bombs: the size is checked from the header, before any pixel is decoded). This is the one
+    policy for every image that enters genimg: the API opens images with it, and the app runs `check_header` on
+    each upload before gradio decodes it.
     """
+    image, what = _open_checked(source, what, task)
+    try:
+        image.load()  # decode now, so a truncated file fails here with a clear message
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"{what} is truncated or corrupt ({error}).") from None
+    try:
+        image = ImageOps.exif_transpose(image)  # phone photos: rotate as a viewer shows them
+    except Exception:  # a broken EXIF block: keep the pixels as stored rather than fail
+        pass
+    return image
+
+
+def check_header(path, what: str = "The image", task: str = "use") -> None:
+    """open_image's checks that need no decoding (file size, format, pixel count, frames), for a file that
+    something else will decode; ValueError with the same messages."""
+    image, _ = _open_checked(path, what, task)
+    image.close()
+
+
+def _open_checked(source, what: str, task: str) -> tuple[Image.Image, str]:
+    """The image opened lazily (header only) and checked, and the name messages call it by."""
     if source is None:
         raise ValueError(f"{what} is missing: give an image (a path, bytes or a PIL image).")
     if isinstance(source, Image.Image):
         image = source
     else:
         if isinstance(source, (bytes, bytearray)):
+            size = len(source)
             source = io.BytesIO(source)
         elif isinstance(source, (str, os.PathLike)):
             if not Path(source).is_file():
                 raise ValueError(f"No image file at {source}.")
-            what = Path(source).name
+            what, size = Path(source).name, Path(source).stat().st_size
+        elif hasattr(source, "read"):  # an open file: its size shows only as it is read
+            size = 0
+        else:
+            raise ValueError(f"{what} must be an image: a path, bytes or a PIL image, not {type(source).__name__}.")
+        if size > MAX_INPUT_BYTES:
+            raise ValueError(f"{what} is {size / 2**20:.1f} MB; the largest file accepted is "
+                             f"{MAX_INPUT_BYTES / 2**20:.0f} MB.")
         try:
-            image = Image.open(source)
+            with warnings.catch_warnings():  # over 89 megapixels Pillow warns; the size check below refuses it
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(source)
         except UnidentifiedImageError:
             raise ValueError(f"{what} is not an image Pillow can read "
                              f"(use PNG, JPEG, WebP, BMP, TIFF or GIF).") from None
@@ -68,15 +103,7 @@ def open_image(source, what: str = "The image", task: str = "upscale") -> Image.
         raise ValueError(f"{what} is {width}x{height} ({width * height / 1e6:.1f} megapixels); {limit}.")
     if getattr(image, "n_frames", 1) > 1:
         raise ValueError(f"{what} is animated ({image.n_frames} frames); {task} a single frame (a still image).")
-    try:
-        image.load()  # decode now, so a truncated file fails here with a clear message
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"{what} is truncated or corrupt ({error}).") from None
-    try:
-        image = ImageOps.exif_transpose(image)  # phone photos: rotate as a viewer shows them
-    except Exception:  # a broken EXIF block: keep the pixels as stored rather than fail
-        pass
-    return image
+    return image, what
 
 
 def split_channels(image: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:

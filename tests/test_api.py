@@ -200,8 +200,8 @@ def test_interpolation_between_two_classes(cgan):
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(mode="cubic"), "mode"),
-    (dict(steps=1), "number of steps"),
-    (dict(steps=65), "number of steps"),
+    (dict(steps=1), "number of frames"),
+    (dict(steps=65), "number of frames"),
     (dict(seed_a=-3), "seed A"),
     (dict(seed_b="b"), "seed B"),
     (dict(label_a=1), "not conditional"),

@@ -10,6 +10,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+import bad_inputs
 import genimg
 import genimg.ui.common
 from genimg.ui.common import EVERY_CLASS
@@ -97,7 +98,7 @@ class TestEventFunctions:
             generate_grid(*args)
 
     def test_interpolate_and_manifold_errors(self):
-        with pytest.raises(gr.Error, match="number of steps"):
+        with pytest.raises(gr.Error, match="number of frames"):
             interpolate_frames("DCGAN", "MNIST", 1, 2, None, None, 1, "Linear")
         with pytest.raises(gr.Error, match="seed A"):
             interpolate_frames("VAE", "MNIST", "x", 2, None, None, 4, "Spherical")
@@ -108,6 +109,28 @@ class TestEventFunctions:
         genimg.set_checkpoint_dir(tmp_path)  # empty; restored by the checkpoint_dir fixture
         with pytest.raises(gr.Error, match="No model named 'dcgan-mnist'"):
             generate_grid("DCGAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1)
+
+    def test_start_up_names_every_unusable_checkpoint(self, dry_run_dir, tmp_path):
+        import json
+        import shutil
+
+        import app
+        folder = tmp_path / "broken"
+        shutil.copytree(dry_run_dir, folder)
+        (folder / "dcgan-mnist.json").unlink()  # card missing
+        (folder / "vae-mnist.safetensors").unlink()  # weights missing
+        corrupt = folder / "cgan-mnist.safetensors"
+        corrupt.write_bytes(corrupt.read_bytes()[:-16])
+        card = json.loads((folder / "vae2d-mnist.json").read_text())
+        card["config"]["width"] = 16  # the tensors are for another width
+        (folder / "vae2d-mnist.json").write_text(json.dumps(card))
+        genimg.set_checkpoint_dir(folder)  # restored by the checkpoint_dir fixture
+        note = app.availability_note()
+        for name, why in [("dcgan-mnist", "card"), ("vae-mnist", "weights"), ("cgan-mnist", "corrupt"),
+                          ("vae2d-mnist", "do not match")]:
+            line = next(line for line in note.splitlines() if f"`{name}`" in line)
+            assert why in line, line
+        assert "- `flow-mnist`" not in note and generate_grid("VAE", "Fashion-MNIST", EVERY_CLASS, 0, 4, 0, 1)
 
     def test_controls_follow_the_model(self):
         label, truncation, temperature, ode_box, manifold_box = controls_for("VAE (2-D latent)", "MNIST")
@@ -131,6 +154,7 @@ def client(dry_run_dir, output_dir, tmp_path_factory):
 
     previous = genimg.api.checkpoint_dir()
     genimg.set_checkpoint_dir(dry_run_dir)
+    genimg.set_vgg_weights(None, download=False)  # the own-style mode answers "unavailable", never downloads
     demo = app.build_demo()
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
                             show_error=True)
@@ -138,6 +162,7 @@ def client(dry_run_dir, output_dir, tmp_path_factory):
     yield c
     c.close()
     demo.close()
+    genimg.set_vgg_weights(None, download=True)
     genimg.set_checkpoint_dir(previous)
 
 
@@ -166,7 +191,7 @@ def test_flow_matching_endpoints_through_the_client(client):
     strip, gif, info = client.predict("Flow matching", "Fashion-MNIST", "Bag", 1, 4, 2.0, "Euler",
                                       api_name="/step_through")
     assert image_format(strip)[0] == "PNG" and frame_count(gif) >= 5 and "class Bag" in info
-    with pytest.raises(AppError, match="less than minimum value 1"):  # the slider's own bound
+    with pytest.raises(AppError, match=r"Steps \(noise to image\) must be a number from 1 to 100; got 0"):
         client.predict("Flow matching", "MNIST", "7", 2, 0, 2.0, "Euler", api_name="/step_through")
 
 
@@ -194,12 +219,72 @@ def test_manifold_through_the_client(client):
 def test_errors_reach_the_client_and_the_server_keeps_answering(client):
     with pytest.raises(AppError, match="Unknown class 'Hat' for cgan-fashion-mnist; classes: T-shirt/top"):
         client.predict("Conditional GAN", "Fashion-MNIST", "Hat", 0, 4, 0, 1, api_name="/generate")
-    with pytest.raises(AppError, match="number of steps must be"):
+    with pytest.raises(AppError, match="number of frames must be"):
         client.predict("DCGAN", "MNIST", 1, 2, "Sneaker", "Bag", 2.5, "Linear", api_name="/interpolate")
-    with pytest.raises(AppError, match="Diffusion is not in the list of choices"):  # gradio's own check
+    with pytest.raises(AppError, match="Model must be one of: DCGAN, .*; got 'Diffusion'"):
         client.predict("Diffusion", "MNIST", EVERY_CLASS, 0, 4, 0, 1, api_name="/generate")
     path = client.predict("MNIST", 4, api_name="/manifold")
     assert image_format(path)[0] == "PNG"
+
+
+def test_forty_bad_inputs_at_every_endpoint_get_a_result_or_a_clear_message(client, tmp_path_factory):
+    """tests/bad_inputs.py: each of the 40 reaches every endpoint once (files into its image input where it has
+    one); every answer is a result or a message naming the problem, and the server keeps answering."""
+    files = bad_inputs.good_files(tmp_path_factory.mktemp("bad-inputs"))
+    rows = bad_inputs.probe(client, files, every_parameter=False, workers=4, timeout=120)
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert len(rows) == 40 * len(endpoints)
+    unclear = [row for row in rows if not bad_inputs.verdict(row[3])]
+    assert not unclear, "\n".join(map(str, unclear[:20]))
+    messages = {row[2]: row[3] for row in rows if row[0] == "/upscale"}
+    assert "12000x12000" in messages["black-12000.png"] and "megapixels" in messages["black-12000.png"]
+    assert "animated" in messages["animated.gif"] and "not an image" in messages["text.png"]
+    inpaint = {row[2]: row[3] for row in rows if row[0] == "/inpaint"}
+    assert "12000x12000" in inpaint["black-12000.png"]  # refused from the header, before anything is decoded
+    assert image_format(client.predict("MNIST", 4, api_name="/manifold"))[0] == "PNG"
+
+
+def test_sliders_and_messages_name_the_same_limits(client):
+    """One source per limit: a value just past a slider's end gets a message quoting that slider's range, from the
+    app (the slider's own check) and from the API (the same constants)."""
+    import app
+    demo = app.build_demo()
+    sliders = {block.label: block for block in demo.blocks.values() if isinstance(block, gr.Slider)}
+    for label, api_name, args, index in [
+            ("Number of images", "/generate", ["DCGAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1, 20, 2, "Euler"], 4),
+            ("Truncation (0 = off)", "/generate", ["DCGAN", "MNIST", EVERY_CLASS, 0, 4, 0, 1, 20, 2, "Euler"], 5),
+            ("Grid size", "/manifold", ["MNIST", 5], 1),
+            ("Number of frames", "/interpolate", ["VAE", "MNIST", 1, 2, "0", "9", 4, "Spherical"], 6)]:
+        slider = sliders[label]
+        args[index] = slider.maximum + 1
+        with pytest.raises(AppError, match=f"from {slider.minimum:g} to {slider.maximum:g}"):
+            client.predict(*args, api_name=api_name)
+    assert sliders["Number of images"].maximum == genimg.MAX_IMAGES
+    assert (sliders["Grid size"].minimum, sliders["Grid size"].maximum) == (genimg.MIN_GRID, genimg.MAX_GRID)
+    assert sliders["Truncation (0 = off)"].maximum == genimg.MAX_TRUNCATION
+    assert sliders["Temperature"].maximum == genimg.MAX_TEMPERATURE
+    assert (sliders["Number of frames"].minimum, sliders["Number of frames"].maximum) == (genimg.MIN_STEPS,
+                                                                                          genimg.MAX_STEPS)
+    with pytest.raises(ValueError, match=f"from {genimg.MIN_TRUNCATION} to {genimg.MAX_TRUNCATION}"):
+        genimg.generate("dcgan-mnist", n=1, truncation=genimg.MAX_TRUNCATION + 1)
+    with pytest.raises(ValueError, match=f"from {genimg.MIN_GRID} to {genimg.MAX_GRID}"):
+        genimg.manifold("vae2d-mnist", size=genimg.MAX_GRID + 1)
+
+
+def test_every_event_is_in_a_concurrency_group():
+    """Cheap events never queue behind a photo: every named event is in one of the app's groups, the photo work
+    one at a time."""
+    import app
+    from genimg.ui.common import QUEUES
+    demo = app.build_demo()
+    # The example rows' own events (undocumented endpoints that run a tab's function) included; their
+    # load_example events only fill in the controls.
+    groups = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()
+              if fn.api_visibility != "private" and not fn.api_name.startswith("load_example")}
+    assert all(group in QUEUES and limit == QUEUES[group] for group, limit in groups.values()), groups
+    assert groups["generate"][0] == groups["generate_grid"][0] == "light"
+    heavy = {name for name, (group, _) in groups.items() if group == "heavy"}
+    assert {"upscale", "inpaint", "stylize", "compare", "compare_1"} <= heavy and QUEUES["heavy"] == 1
 
 
 def test_app_help_lists_the_options():
@@ -232,19 +317,23 @@ def test_a_visitors_mistake_is_a_message_not_a_logged_traceback(checkpoint_dir):
     assert raised.value.print_exception is False
 
 
-def test_old_results_are_swept_from_the_output_folder():
-    """A result older than KEEP_SECONDS is deleted when new ones are made; a fresh one stays."""
+def test_old_files_are_swept_and_kept_ones_stay(tmp_path):
+    """The sweeper's rule: files older than the limit go, with the folders they leave empty; fresh files and the
+    ones gradio keeps for good (examples) stay."""
     import os
     import time
 
     from genimg.ui import common
-    old, fresh = Path(common.output_path(".png")), Path(common.output_path(".png"))
     now = time.time()
-    os.utime(old, (now - common.KEEP_SECONDS - 10, now - common.KEEP_SECONDS - 10))
-    common._last_sweep[0] = 0.0
-    assert common.sweep_old_outputs(now) >= 1
-    assert not old.exists() and fresh.exists()
-    assert common.sweep_old_outputs(now + 1) == 0  # at most once a minute
+    (tmp_path / ("a" * 64)).mkdir()
+    old, example, fresh = tmp_path / ("a" * 64) / "old.png", tmp_path / "example.png", tmp_path / "fresh.png"
+    for path in (old, example, fresh):
+        path.write_bytes(b"x")
+    for path in (old, example):
+        os.utime(path, (now - 3600, now - 3600))
+    assert common.sweep(tmp_path, 600, frozenset({str(example)}), now) == 1
+    assert not old.exists() and not old.parent.exists() and example.exists() and fresh.exists()
+    assert Path(common.output_path(".png")).parent == common.OUTPUT_DIR
 
 
 @pytest.mark.parametrize("call", [lambda: genimg.upscale(None, 2), lambda: genimg.inpaint(None, None),

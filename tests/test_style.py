@@ -215,7 +215,7 @@ def test_no_style_network_is_a_clear_error(tmp_path):
 def test_own_style_without_vgg_says_so_plainly_and_presets_keep_working(style_dir):
     assert "No VGG16 weights" in genimg.api.vgg_status()
     with pytest.raises(vgg_lib.VGGUnavailable, match="need VGG16 features, and none are available.*--vgg-weights"):
-        genimg.stylize_with_image(photo(), photo(seed=1), steps=2)
+        genimg.stylize_with_image(photo(), photo(seed=1), steps=10)
     assert genimg.stylize(photo(), "synthetic-0").size == photo().size
 
 
@@ -224,12 +224,12 @@ def test_own_style_with_a_missing_or_pickled_weights_file(style_dir, tmp_path):
     assert "does not exist" in genimg.api.vgg_status()
     assert str(tmp_path) not in genimg.api.vgg_status()  # visitors see the sentence; no server path in it
     with pytest.raises(ValueError, match="does not exist"):
-        genimg.stylize_with_image(photo(), photo(seed=1), steps=2)
+        genimg.stylize_with_image(photo(), photo(seed=1), steps=10)
     pickle = tmp_path / "vgg16.pth"
     pickle.write_bytes(b"\x80\x04not really")
     genimg.set_vgg_weights(pickle)
     with pytest.raises(ValueError, match="never a pickle"):
-        genimg.stylize_with_image(photo(), photo(seed=1), steps=2)
+        genimg.stylize_with_image(photo(), photo(seed=1), steps=10)
 
 
 def test_own_style_with_weights_runs_and_streams(style_dir, tmp_path):
@@ -240,10 +240,10 @@ def test_own_style_with_weights_runs_and_streams(style_dir, tmp_path):
     save_file({f"features.{k}": v.contiguous() for k, v in vgg_lib.VGGFeatures().features.state_dict().items()},
               str(path))
     genimg.set_vgg_weights(path)
-    steps = list(genimg.api.stylize_with_image_steps(photo(128, 100), photo(seed=1), steps=6, size=64, every=2))
-    assert [s for s, _, _ in steps] == [2, 4, 6]
-    assert all(total == 6 and image.size == (64, 50) for _, total, image in steps)
-    with pytest.raises(ValueError, match="steps must be from 1"):
+    steps = list(genimg.api.stylize_with_image_steps(photo(128, 100), photo(seed=1), steps=10, size=64, every=4))
+    assert [s for s, _, _ in steps] == [4, 8, 10]
+    assert all(total == 10 and image.size == (64, 50) for _, total, image in steps)
+    with pytest.raises(ValueError, match="steps must be from 10 to 1000"):
         genimg.stylize_with_image(photo(), photo(seed=1), steps=0)
     with pytest.raises(ValueError, match="size must be from 64 to 512"):
         genimg.stylize_with_image(photo(), photo(seed=1), size=4096)

@@ -13,14 +13,15 @@ from ..checkpoints import CheckpointError
 from ..data import class_names
 from ..imaging import grid, histogram_plot, save_gif
 from .generation import (DEFAULT_GUIDANCE, DEFAULT_ODE_STEPS, GENERATOR_KINDS, MAX_GRID, MAX_GUIDANCE, MAX_IMAGES,
-                         MAX_ODE_STEPS, MAX_STEPS, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
+                         MAX_ODE_STEPS, MAX_STEPS, MAX_TEMPERATURE, MAX_TRUNCATION, MIN_GRID, MIN_STEPS,
+                         MIN_TRUNCATION, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
 from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_percentile
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
                      set_checkpoint_dir, whole_number)
-from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, VGGUnavailable, set_vgg_weights, styles,
+from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS, VGGUnavailable, set_vgg_weights, styles,
                       stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
-from .upscaling import load_image, measure_upscale, upscale, upscale_bicubic, upscaler, upscaler_names
+from .upscaling import check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler, upscaler_names
 
 __all__ = [
     # models
@@ -28,15 +29,17 @@ __all__ = [
     "CheckpointError", "MAX_SEED", "whole_number", "real_number",
     # generation
     "generate", "interpolate", "manifold", "classify", "class_names", "grid", "save_gif", "GENERATOR_KINDS",
-    "MAX_IMAGES", "MAX_STEPS", "MAX_GRID", "trajectory", "SAMPLERS", "DEFAULT_ODE_STEPS", "MAX_ODE_STEPS",
+    "MAX_IMAGES", "MIN_STEPS", "MAX_STEPS", "MIN_GRID", "MAX_GRID", "MIN_TRUNCATION", "MAX_TRUNCATION",
+    "MAX_TEMPERATURE", "trajectory", "SAMPLERS", "DEFAULT_ODE_STEPS", "MAX_ODE_STEPS",
     "DEFAULT_GUIDANCE", "MAX_GUIDANCE",
     # likelihood
     "log_likelihood", "likelihood_models", "test_percentile", "as_digit_image", "histogram_plot",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
+    "check_image_file",
     # inpainting
     "inpaint", "photo_inpainter", "PRIOR_STEPS", "inpaint_priors",
     # style transfer
     "stylize", "styles", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
-    "MAX_STYLE_SIDE", "MAX_GATYS_SIDE", "MAX_GATYS_STEPS", "VGGUnavailable",
+    "MAX_STYLE_SIDE", "MIN_GATYS_SIDE", "MAX_GATYS_SIDE", "MIN_GATYS_STEPS", "MAX_GATYS_STEPS", "VGGUnavailable",
 ]

@@ -12,9 +12,13 @@ from PIL import Image
 from .. import imaging, registry
 from .models import MAX_SEED, Model, class_index, find_kind, load, real_number, whole_number
 
+# The range of every number a person chooses here. The app builds its sliders from these same names, so a
+# slider and the message for a value outside it always agree.
 MAX_IMAGES = 64
-MAX_STEPS = 64
-MAX_GRID = 40  # manifold map: cells per side
+MIN_STEPS, MAX_STEPS = 2, 64  # interpolation frames
+MIN_GRID, MAX_GRID = 2, 30  # manifold map: cells per side
+MIN_TRUNCATION, MAX_TRUNCATION = 0.1, 3.0  # GANs; None (the app's 0) = off
+MAX_TEMPERATURE = 2.0  # VAEs and flows
 SAMPLERS = ("euler", "heun")  # ODE steps: Euler (one network call per step) or Heun (two, more accurate)
 DEFAULT_ODE_STEPS, MAX_ODE_STEPS = 20, 100
 DEFAULT_GUIDANCE, MAX_GUIDANCE = 2.0, 8.0
@@ -115,9 +119,9 @@ def _truncation(model, truncation, temperature):
     if not takes_truncation and truncation is not None:
         raise ValueError(f"{model.name} takes temperature, not truncation (truncation is for GANs).")
     if takes_truncation:
-        return None if truncation is None else real_number(truncation, "truncation", 0.1, 4.0), 1.0
+        return None if truncation is None else real_number(truncation, "truncation", MIN_TRUNCATION, MAX_TRUNCATION), 1.0
     default = model.record.default_temperature
-    return None, real_number(default if temperature is None else temperature, "temperature", 0.0, 3.0)
+    return None, real_number(default if temperature is None else temperature, "temperature", 0.0, MAX_TEMPERATURE)
 
 
 def generate(model, n: int = 16, seed: int = 0, label=None, truncation: float | None = None,
@@ -165,7 +169,7 @@ def interpolate(model, seed_a: int = 0, seed_b: int = 1, steps: int = 16, mode: 
     model = generator_model(model)
     seed_a = whole_number(seed_a, "seed A", 0, MAX_SEED)
     seed_b = whole_number(seed_b, "seed B", 0, MAX_SEED)
-    steps = whole_number(steps, "number of steps", 2, MAX_STEPS)
+    steps = whole_number(steps, "number of frames", MIN_STEPS, MAX_STEPS)
     if mode not in ("linear", "spherical"):
         raise ValueError(f"mode must be 'linear' or 'spherical', not {mode!r}.")
     if (label_a is not None or label_b is not None) and not model.conditional:
@@ -194,7 +198,7 @@ def manifold(model, size: int = 20, scale: int = 1) -> Image.Image:
     if not model.record.latent_map:
         maps = [name for name in registry.releases(*GENERATOR_KINDS) if registry.family_of(name).latent_map]
         raise ValueError(f"The manifold map needs a model with a 2-D latent ({', '.join(maps)}), not {model.name}.")
-    size = whole_number(size, "grid size", 2, MAX_GRID)
+    size = whole_number(size, "grid size", MIN_GRID, MAX_GRID)
     q = torch.linspace(0.5 / size, 1 - 0.5 / size, size)
     coords = torch.distributions.Normal(0, 1).icdf(q)
     z = torch.stack(torch.meshgrid(coords, coords.flip(0), indexing="xy"), -1).reshape(-1, 2)

@@ -12,8 +12,8 @@ from ..vgg import ENV_VAR, VGGUnavailable, load_vgg
 from .models import Model, load, real_number, whole_number
 
 MAX_STYLE_SIDE = 1024  # outputs are at most this long on the long side (larger photos are shrunk first)
-MAX_GATYS_SIDE = 512  # the optimisation runs VGG forward and backward every step: bounded harder
-MAX_GATYS_STEPS = 1000
+MIN_GATYS_SIDE, MAX_GATYS_SIDE = 64, 512  # the optimisation runs VGG forward and backward every step: bounded harder
+MIN_GATYS_STEPS, MAX_GATYS_STEPS = 10, 1000
 
 _vgg_lock = threading.Lock()
 _vgg = {"path": None, "download": os.environ.get("GENIMG_VGG_DOWNLOAD", "1") != "0", "model": None, "error": None}
@@ -139,8 +139,8 @@ def stylize_with_image_steps(image, style_image, steps: int = 150, size: int = 2
     """Gatys' optimisation toward any style image, as a generator of (step, steps, PIL image) every `every`
     steps and at the end (the app shows the image as it evolves). size: the long side the photo is optimised
     at (64 to 512); the style image is seen at 256 px on its long side, as the presets' paintings were."""
-    steps = whole_number(steps, "steps", 1, MAX_GATYS_STEPS)
-    size = whole_number(size, "size", 64, MAX_GATYS_SIDE)
+    steps = whole_number(steps, "steps", MIN_GATYS_STEPS, MAX_GATYS_STEPS)
+    size = whole_number(size, "size", MIN_GATYS_SIDE, MAX_GATYS_SIDE)
     every = whole_number(every, "every", 1, MAX_GATYS_STEPS)
     strength = real_number(strength, "strength", 0.0, 1.0)
     rgb, alpha = _bounded_rgb(image, size)

@@ -50,6 +50,12 @@ def load_image(source, task: str = "upscale") -> Image.Image:
     return photos.open_image(source, task=task)
 
 
+def check_image_file(path, what: str = "The image") -> None:
+    """load_image's checks that need no decoding (file size, format, pixel count, frames), with its messages: the
+    app runs them on every upload before gradio decodes it."""
+    photos.check_header(path, what)
+
+
 def upscale(image: Image.Image, scale: int, model: str | None = None) -> Image.Image:
     """`image` made `scale` (2 or 4) times larger by a super-resolution network: exactly (width*scale, height*scale).
 

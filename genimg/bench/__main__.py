@@ -16,6 +16,8 @@ style:   style transfer: for each preset, the style and content losses (genimg/f
          median time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
 likelihood: the normalizing flows' bits/dim on both test sets (their own and the other one, with histograms),
          and the VAEs' ELBO bound in bits/dim.
+load:    the app under a busy public link (127.0.0.1 only): each endpoint alone, then users x requests of the
+         app's mix, a burst, and optionally a soak; latency per endpoint, failures, queue positions, memory, disk.
 figures: the annotated example on top of each tab, made by the shipped models (docs/figures/<tab>.png).
 docs:    docs/results.md (every measured figure, per kind of model) and README's list of models, written from
          the cards of the released models (what the other commands' --update-cards put there).
@@ -29,6 +31,7 @@ from .docs import docs
 from .figures import figures
 from .generation import quality, speed
 from .likelihood import likelihood
+from .load import load
 from .inpaint import inpaint_quality, inpaint_speed
 from .style import style_grid, style_quality, style_speed
 from .upscale import sr_figure, sr_quality, sr_speed
@@ -82,13 +85,23 @@ def parser() -> argparse.ArgumentParser:
                                                     "photos/samples)")
     t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     t.add_argument("--json", help="also write the results to this JSON file")
+    ld = sub.add_parser("load", help="the app under many users: latency per endpoint, queue, memory, disk")
+    ld.add_argument("--users", type=int, default=20)
+    ld.add_argument("--requests", type=int, default=10, help="requests per user")
+    ld.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"),
+                    help="seconds a user pauses between requests (default 1 3)")
+    ld.add_argument("--burst", type=int, default=45, help="requests sent at once after the users (0: none)")
+    ld.add_argument("--soak", type=int, default=0, help="then this many requests, sampling disk and memory")
+    ld.add_argument("--keep-minutes", type=float, help="the app's --keep-minutes (how long results are kept)")
+    ld.add_argument("--repeats", type=int, default=5, help="timed runs of each endpoint alone")
+    ld.add_argument("--json", help="also write the results to this JSON file")
     f = sub.add_parser("figures", help="the annotated example on top of each tab (docs/figures/<tab>.png)")
     f.add_argument("--out", help="folder to write to (default docs/figures)")
     d = sub.add_parser("docs", help="write docs/results.md and README's models list from the released models' cards")
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, f, d):
+    for p in (q, lk, s, r, n, t, ld, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -135,6 +148,9 @@ def main(argv=None):
                                                if (samples / name).is_file()]
             style_grid(grid_photos, args.grid)
         write_results(args.json, results)
+    elif args.command == "load":
+        load(args.users, args.requests, args.burst, args.soak, think=tuple(args.think), repeats=args.repeats,
+             checkpoints=args.checkpoints, keep_minutes=args.keep_minutes, json_path=args.json)
     elif args.command == "figures":
         figures(args.out)
     elif args.command == "docs":

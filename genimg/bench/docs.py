@@ -4,6 +4,7 @@ Every number comes from a card (checkpoints/<name>.json): what the benchmarks me
 training recorded. Sections are chosen by kind (genimg.family.KINDS), never by a family's name; a release of a
 kind with no section is named at the end, so nothing released goes unmentioned.
 """
+import json
 import math
 import re
 from pathlib import Path
@@ -413,6 +414,37 @@ def rewrite_readme(path: Path, lines: list) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
+LOAD_JSON = ROOT / "docs" / "load.json"  # `python -m genimg.bench load --json docs/load.json` writes it
+
+
+def load_section(report: dict) -> list:
+    """The app under many users (genimg/bench/load.py's report)."""
+    lines = ["## The app under load", "",
+             f"{report['users']} gradio_client users on this machine, {report['requests_per_user']} requests each "
+             f"(the app's mix: generation four times as often as any photo task), {report['think_s'][0]:g}-"
+             f"{report['think_s'][1]:g} s between a user's requests; the server on the same 2-core CPU. *p95 / alone*: "
+             f"the 95th percentile under load over the median of the same request alone. *max pos*: the highest "
+             f"queue position a request was shown.", ""]
+    rows = [[f"`{r['endpoint']}`", r["kind"], num(r["alone_s"], 3), str(r["requests"]), num(r["p50_s"]),
+             num(r["p95_s"]), num(r["p95_over_alone"], 1), str(r["failures"]), str(r["max_queue_position"])]
+            for r in report["table"]]
+    lines += table(["endpoint", "group", "alone (s)", "requests", "p50 (s)", "p95 (s)", "p95 / alone", "failures",
+                    "max pos"], rows, "llrrrrrrr")
+    if report.get("burst"):
+        b = report["burst"]
+        lines += [f"A burst of {b['size']} requests at once: {b['ok']} answered, {b['busy']} told "
+                  f"\"{b['busy_message'] or 'the queue is full'}\", {b['failure']} failures.", ""]
+    if report.get("soak"):
+        first, last = report["soak"][0], report["soak"][-1]
+        peak_disk = max(disk for _, disk, _ in report["soak"])
+        lines += [f"Then {last[0]} more requests with results kept {report['keep_minutes']:g} minutes "
+                  f"(`--keep-minutes`): the server's temp folder went from {first[1]:g} MB to {last[1]:g} MB (at most "
+                  f"{peak_disk:g} MB), its memory from {first[2]} MB to {last[2]} MB.", ""]
+    lines += [f"Peak memory of the server over the whole run: {report['peak_rss_mb']} MB.", "",
+              *measured_by(("", report.get("command", "python -m genimg.bench load")))]
+    return lines
+
+
 def results_markdown(cards: dict, unavailable: dict) -> str:
     shown = lambda *kinds: [n for n in registry.releases(*kinds) if n in cards]  # noqa: E731
     try:
@@ -438,6 +470,8 @@ def results_markdown(cards: dict, unavailable: dict) -> str:
         names = shown(*kinds)
         if names:
             lines += section(names)
+    if LOAD_JSON.is_file():
+        lines += load_section(json.loads(LOAD_JSON.read_text()))
     covered = {k for kinds, _ in sections for k in kinds}
     rest = [n for n in cards if registry.family_of(n).kind not in covered]
     if rest:

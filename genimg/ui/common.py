@@ -1,10 +1,15 @@
 """What every tab shares: choices shown to people, mapped to checkpoint names, and errors shown as toasts."""
+import ctypes
 import functools
+import math
 import tempfile
+import threading
 import time
+import types
 from pathlib import Path
 
 import gradio as gr
+import pydantic
 
 import genimg
 
@@ -74,35 +79,199 @@ def user_errors(fn):
     return wrapper
 
 
+# ---- values from API clients -----------------------------------------------------------------------------
+# The browser only sends what a control can hold; an API client can send anything. Gradio answers a value its
+# component cannot take with "Could not preprocess input component at index 3 ...". check_inputs gives every
+# input control of the app a check in front of gradio's own, which names the control and what it takes.
+
+
+# ---- scheduling ------------------------------------------------------------------------------------------
+# Gradio's concurrency groups: events in a group take turns on its workers, and the groups run side by side, so a
+# tenth-of-a-second digit grid never waits in line behind a photo (measured with `python -m genimg.bench load`).
+# Every event of a tab names its group with **queue("...").
+QUEUES = {
+    "light": 2,  # digits and garments: generate, interpolate, manifold, step through, likelihood, inpaint samples
+    "heavy": 1,  # about a second of both cores each: compare, upscale, inpaint a photo, style presets; in order
+    "optimise": 1,  # tens of seconds each: painting in the style of an image of one's own
+}
+
+
+def queue(name: str) -> dict:
+    """The event arguments that put an event in the concurrency group `name` of QUEUES."""
+    return {"concurrency_id": name, "concurrency_limit": QUEUES[name]}
+
+
+def share_queues(demo: gr.Blocks) -> None:
+    """An example row that runs a tab's function on click is an event of its own (an undocumented endpoint):
+    put it in the group of the button that runs the same function."""
+    groups = {fn.fn: (fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()
+              if fn.concurrency_id in QUEUES}
+    for fn in demo.fns.values():
+        if fn.fn in groups and fn.concurrency_id not in QUEUES:
+            fn.concurrency_id, fn.concurrency_limit = groups[fn.fn]
+
+
+def shown(value, limit: int = 40) -> str:
+    """A value as a message quotes it: short, whatever it is."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _checked_number(self, payload):
+    name, low, high = self.label or "This number", self.minimum, self.maximum
+    takes = f"a number from {low:g} to {high:g}" if low is not None and high is not None else "a number"
+    if isinstance(payload, str):
+        try:
+            payload = float(payload.strip())
+        except ValueError:
+            pass
+    if isinstance(payload, bool) or not isinstance(payload, (int, float)) or not math.isfinite(payload):
+        raise gr.Error(f"{name} must be {takes}; got {shown(payload)}.", print_exception=False)
+    if (low is not None and payload < low) or (high is not None and payload > high):
+        raise gr.Error(f"{name} must be {takes}; got {payload:g}.", print_exception=False)
+    return type(self).preprocess(self, payload)
+
+
+def _checked_choice(self, payload):
+    values = [value for _, value in self.choices]
+    if not getattr(self, "allow_custom_value", False) and not getattr(self, "multiselect", False) \
+            and payload not in values:
+        raise gr.Error(f"{self.label or 'This choice'} must be one of: {', '.join(map(str, values))}; "
+                       f"got {shown(payload)}.", print_exception=False)
+    return type(self).preprocess(self, payload)
+
+
+def _checked_checkbox(self, payload):
+    if not isinstance(payload, bool):
+        raise gr.Error(f"{self.label or 'This box'} must be true or false; got {shown(payload)}.",
+                       print_exception=False)
+    return type(self).preprocess(self, payload)
+
+
+def _files_in(payload) -> list:
+    """The paths of the files in a file component's value (an ImageEditor's holds several)."""
+    if payload is None:
+        return []
+    if isinstance(payload, (list, tuple)):
+        return [path for item in payload for path in _files_in(item)]
+    if isinstance(getattr(payload, "path", None), str):
+        return [payload.path]
+    if hasattr(type(payload), "model_fields"):  # gradio's pydantic data models, e.g. the editor's background, layers
+        return [path for name in type(payload).model_fields for path in _files_in(getattr(payload, name))]
+    return []
+
+
+def _checked_file(self, payload):
+    if not isinstance(self, gr.File):  # every other file control here takes images: genimg's image policy first
+        for path in _files_in(payload):
+            try:
+                genimg.check_image_file(path)
+            except ValueError as error:
+                raise gr.Error(str(error), print_exception=False) from None
+    try:
+        return type(self).preprocess(self, payload)
+    except gr.Error:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever a malformed upload breaks, the person gets words
+        raise gr.Error(f"{self.label or 'The file'} could not be read: send an image file "
+                       f"({type(error).__name__}: {shown(str(error), 120)}).", print_exception=False) from None
+
+
+CHECKS = ((gr.Slider, _checked_number), (gr.Number, _checked_number), (gr.Dropdown, _checked_choice),
+          (gr.Radio, _checked_choice), (gr.Checkbox, _checked_checkbox),
+          ((gr.Image, gr.ImageEditor, gr.UploadButton, gr.File, gr.Sketchpad), _checked_file))
+
+
+def check_inputs(demo: gr.Blocks) -> None:
+    """Put the checks above in front of every input control's preprocess (as a bound method: each reads its own
+    control's label, range and choices). A control that a session re-made with gr.update (say, the class menu for
+    another dataset) is a new object with gradio's own check only; those come from the browser, not from clients.
+
+    A file control's value is checked against gradio's data model before any preprocess runs (a number where an
+    image goes fails there, with pydantic's text): that failure is put in words too."""
+    for block in demo.blocks.values():
+        for kinds, check in CHECKS:
+            if isinstance(block, kinds):
+                block.preprocess = types.MethodType(check, block)
+                break
+    preprocess_data = demo.preprocess_data
+
+    async def checked_preprocess_data(block_fn, inputs, state, *args, **kwargs):
+        try:
+            return await preprocess_data(block_fn, inputs, state, *args, **kwargs)
+        except pydantic.ValidationError:
+            for block, value in zip(block_fn.inputs, inputs):
+                model = getattr(block, "data_model", None)
+                try:
+                    if model is not None and value is not None:
+                        model.model_validate(value)
+                except pydantic.ValidationError:
+                    raise gr.Error(f"{getattr(block, 'label', None) or 'A file input'} takes a file (as "
+                                   f"gradio_client.handle_file gives it), not {shown(value)}.",
+                                   print_exception=False) from None
+            raise
+
+    demo.preprocess_data = checked_preprocess_data
+
+
 def output_path(suffix: str) -> str:
-    """A fresh file in the system temp folder (gradio serves files from there). Results older than KEEP_SECONDS
-    are deleted as new ones are made, so a server that runs for weeks does not fill its disk."""
+    """A fresh file in the system temp folder (gradio serves files from there). Gradio copies each result into its
+    cache as the event returns (that copy is what the page shows and downloads), so ours are only kept for
+    OUTPUT_KEEP_SECONDS."""
     OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    sweep_old_outputs()
     handle = tempfile.NamedTemporaryFile(dir=OUTPUT_DIR, suffix=suffix, delete=False)
     handle.close()
     return handle.name
 
 
-KEEP_SECONDS = 3600  # a result stays downloadable for an hour
-_last_sweep = [0.0]
+OUTPUT_KEEP_SECONDS = 120
 
 
-def sweep_old_outputs(now: float | None = None) -> int:
-    """Delete results older than KEEP_SECONDS from OUTPUT_DIR (at most once a minute); returns how many."""
+def sweep(folder: Path, older_than: float, keep: frozenset = frozenset(), now: float | None = None) -> int:
+    """Delete the files under `folder` last modified more than `older_than` seconds ago (except the paths in
+    `keep`), then the folders left empty; returns how many files went."""
     now = time.time() if now is None else now
-    if now - _last_sweep[0] < 60:
-        return 0
-    _last_sweep[0] = now
     removed = 0
-    for path in OUTPUT_DIR.glob("tmp*"):
+    for path in sorted(Path(folder).rglob("*"), key=lambda p: -len(p.parts)):  # files before their folders
         try:
-            if now - path.stat().st_mtime > KEEP_SECONDS:
+            if path.is_dir():
+                if path != Path(folder) and not any(path.iterdir()):
+                    path.rmdir()
+            elif str(path) not in keep and now - path.stat().st_mtime > older_than:
                 path.unlink()
                 removed += 1
-        except OSError:  # another worker removed it first
+        except OSError:  # in use, or another sweep got there first
             pass
     return removed
+
+
+def release_free_memory() -> None:
+    """Hand the memory freed by finished requests back to the system (glibc keeps it in its arenas otherwise, and
+    the server's resident size creeps up under load); nothing where glibc is not the C library."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def start_sweeper(demo: gr.Blocks, keep_seconds: float) -> threading.Thread:
+    """Every few minutes (at most every minute), delete our results after OUTPUT_KEEP_SECONDS, and uploads and
+    gradio's copies of results after `keep_seconds`; then release freed memory. Gradio's own delete_cache misses some copies (the ones no component lists in its
+    temp_files: measured, 3 of 6 after three /generate calls), so the whole cache folder is swept, except the
+    files gradio keeps for good (examples, initial values)."""
+    def keep() -> frozenset:
+        return frozenset(path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ()))
+
+    def loop():
+        while True:
+            time.sleep(min(60.0, keep_seconds / 4))
+            sweep(OUTPUT_DIR, min(OUTPUT_KEEP_SECONDS, keep_seconds))
+            sweep(Path(demo.GRADIO_CACHE), keep_seconds, keep())
+            release_free_memory()
+
+    thread = threading.Thread(target=loop, name="genimg-sweeper", daemon=True)
+    thread.start()
+    return thread
 
 
 def save_png(image) -> str:

@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import DATASET_CHOICES, gpu, save_png, user_errors
+from .common import DATASET_CHOICES, gpu, save_png, queue, user_errors
 
 COUNT = 20  # images per family: two of each class for the conditional models
 
@@ -122,7 +122,7 @@ def build_tab():
                              allow_preview=True)
         numbers = gr.Markdown()
         gr.Markdown(GUIDE)
-        button.click(compare, [dataset, seed], [gallery, numbers], api_name="compare",
+        button.click(compare, [dataset, seed], [gallery, numbers], api_name="compare", **queue("heavy"),
                      show_progress="minimal", scroll_to_output=True)
         gr.Examples([["MNIST", 0], ["Fashion-MNIST", 0]], inputs=[dataset, seed], outputs=[gallery, numbers],
                     fn=compare, run_on_click=True, cache_examples=False, label="Examples (one click)")

@@ -4,7 +4,7 @@ import gradio as gr
 import genimg
 
 from .common import (ode_controls, tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
-                     generator_entry, generator_families, gpu, output_path, user_errors)
+                     generator_entry, generator_families, gpu, output_path, queue, user_errors)
 
 SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
 draws new ones from random numbers (the seed). Pick a model and press Generate: a second network says under each
@@ -147,9 +147,10 @@ def build_tab():
                 label = gr.Dropdown(choices=class_choices("Fashion-MNIST", genimg.class_names), value=EVERY_CLASS,
                                     label="Class", visible=True, allow_custom_value=True)
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED)
-                count = gr.Slider(minimum=1, maximum=64, value=32, step=1, label="Number of images")
-                truncation = gr.Slider(minimum=0, maximum=3, value=0, step=0.1, label="Truncation (0 = off)")
-                temperature = gr.Slider(minimum=0, maximum=2, value=1, step=0.05, label="Temperature", visible=False)
+                count = gr.Slider(minimum=1, maximum=genimg.MAX_IMAGES, value=32, step=1, label="Number of images")
+                truncation = gr.Slider(minimum=0, maximum=genimg.MAX_TRUNCATION, value=0, step=0.1,
+                                       label="Truncation (0 = off)")
+                temperature = gr.Slider(minimum=0, maximum=genimg.MAX_TEMPERATURE, value=1, step=0.05, label="Temperature", visible=False)
                 with gr.Group(visible=False) as ode_box:
                     steps, guidance, sampler = ode_controls()
                 button = gr.Button("Generate", variant="primary")
@@ -159,18 +160,18 @@ def build_tab():
                 download = gr.File(label="Download PNG")
                 info = gr.Markdown()
         with gr.Accordion("Manifold map (VAE with a 2-D latent)", open=False, visible=False) as manifold_box:
-            size = gr.Slider(minimum=4, maximum=30, value=20, step=1, label="Grid size")
+            size = gr.Slider(minimum=genimg.MIN_GRID, maximum=genimg.MAX_GRID, value=20, step=1, label="Grid size")
             manifold_button = gr.Button("Draw the manifold map")
             manifold_image = gr.Image(label="Decoded latent grid", format="png", type="filepath")
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, count, truncation, temperature, steps, guidance, sampler]
-        button.click(generate_grid, inputs, [picture, download, info], api_name="generate",
+        button.click(generate_grid, inputs, [picture, download, info], api_name="generate", **queue("light"),
                      show_progress="minimal", scroll_to_output=True)
         gr.Examples(example_rows(), inputs=inputs, outputs=[picture, download, info], fn=generate_grid,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
-        manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold",
+        manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold", **queue("light"),
                               show_progress="minimal", scroll_to_output=True)
         for control in (family, dataset):
             control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],

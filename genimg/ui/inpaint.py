@@ -9,7 +9,7 @@ from PIL import Image
 
 import genimg
 
-from .common import tab_figure, gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, queue, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 PRIOR_SUBJECT = {"mnist": "MNIST digit", "fashion-mnist": "Fashion-MNIST garment"}
@@ -254,7 +254,8 @@ def build_tab():
                                          elem_id="inpaint_open")
                 opened_note = gr.Markdown()
                 model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
-                seed = gr.Number(value=0, precision=0, minimum=0, label="Seed (priors: the random starts)")
+                seed = gr.Number(value=0, precision=0, minimum=0, maximum=genimg.MAX_SEED,
+                                 label="Seed (priors: the random starts)")
                 with gr.Row():
                     sample_button = gr.Button("New sample", visible=False)
                     drawn = gr.State(0)
@@ -274,12 +275,12 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open")
+        opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open", **queue("light"))
         # No progress overlay on the editor: with one, the canvas sometimes stayed under a spinner after the sample
         # had arrived (seen in headless Chromium), and strokes painted meanwhile were lost.
-        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample",
+        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample", **queue("light"),
                             show_progress="hidden")
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
         button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],
-                     api_name="inpaint", concurrency_limit=1, show_progress="minimal", scroll_to_output=True)
+                     api_name="inpaint", **queue("heavy"), show_progress="minimal", scroll_to_output=True)

@@ -4,7 +4,7 @@ import gradio as gr
 import genimg
 
 from .common import (tab_figure, DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
-                     output_path, user_errors)
+                     output_path, queue, user_errors)
 
 GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
 
@@ -88,7 +88,7 @@ def build_tab():
                     # allow_custom_value: API calls for MNIST name digits, not the Fashion-MNIST choices shown first.
                     class_a = gr.Dropdown(choices=names, value=names[7], label="Class A", allow_custom_value=True)
                     class_b = gr.Dropdown(choices=names, value=names[9], label="Class B", allow_custom_value=True)
-                steps = gr.Slider(minimum=2, maximum=64, value=16, step=1, label="Number of frames")
+                steps = gr.Slider(minimum=genimg.MIN_STEPS, maximum=genimg.MAX_STEPS, value=16, step=1, label="Number of frames")
                 mode = gr.Radio(choices=["Spherical", "Linear"], value="Spherical", label="Path")
                 button = gr.Button("Interpolate", variant="primary")
             with gr.Column(scale=2):
@@ -99,7 +99,7 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, seed_a, seed_b, class_a, class_b, steps, mode]
-        button.click(interpolate_frames, inputs, [strip, animation], api_name="interpolate",
+        button.click(interpolate_frames, inputs, [strip, animation], api_name="interpolate", **queue("light"),
                      show_progress="minimal", scroll_to_output=True)
         gr.Examples(example_rows(), inputs=inputs, outputs=[strip, animation], fn=interpolate_frames,
                     run_on_click=True, cache_examples=False, label="Examples (one click)")

@@ -5,7 +5,7 @@ import numpy as np
 
 import genimg
 
-from .common import tab_figure, DATASET_CHOICES, gpu, save_png, user_errors
+from .common import tab_figure, DATASET_CHOICES, gpu, save_png, queue, user_errors
 
 SUMMARY = """A normalizing flow can say exactly how likely a picture is under what it learned: fewer bits per pixel means
 "this looks like my training pictures". Draw a digit or upload a picture and see where it falls among real test
@@ -158,7 +158,7 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood",
+        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood", **queue("light"),
                      show_progress="minimal", scroll_to_output=True)
         tab.select(comparison_figures, None, figures, api_visibility="private")
 

@@ -7,7 +7,7 @@ import gradio as gr
 
 import genimg
 
-from .common import tab_figure, gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, queue, user_errors
 from .upscale import report_bad_uploads
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -133,7 +133,8 @@ def stylize_with_own(path, style_path, steps, size, strength, keep_colours, prog
                                                                bool(keep_colours), every=5):
             progress(step / total, desc=f"Optimising: step {step} of {total}")
             yield save_png(image), f"Step {step} of {total}, {time.perf_counter() - start:.0f} s."
-    except gr.Error:
+    except gr.Error as error:
+        error.print_exception = False  # a visitor's mistake, not the server's: no traceback in the log
         raise
     except genimg.VGGUnavailable:  # its message names the server's files: visitors get the status sentence
         raise gr.Error(genimg.vgg_status(), print_exception=False) from None
@@ -183,8 +184,8 @@ def build_tab():
                 with gr.Column(scale=1):
                     style_image = report_bad_uploads(gr.Image(label="Style image", type="filepath", image_mode=None,
                                                               sources=["upload", "clipboard"], elem_id="style_own"))
-                    steps = gr.Slider(minimum=10, maximum=genimg.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
-                    size = gr.Slider(minimum=64, maximum=genimg.MAX_GATYS_SIDE, value=256, step=32,
+                    steps = gr.Slider(minimum=genimg.MIN_GATYS_STEPS, maximum=genimg.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
+                    size = gr.Slider(minimum=genimg.MIN_GATYS_SIDE, maximum=genimg.MAX_GATYS_SIDE, value=256, step=32,
                                      label="Size (long side, pixels)")
                     own_button = gr.Button("Paint with my style image")
                 with gr.Column(scale=2):
@@ -195,7 +196,7 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         button.click(stylize_photo, [photo, preset, blend_with, blend, strength, keep], [result, info],
-                     api_name="stylize", concurrency_limit=2, show_progress="minimal", scroll_to_output=True)
-        # One optimisation at a time: each runs VGG16 forward and backward hundreds of times.
+                     api_name="stylize", **queue("heavy"), show_progress="minimal", scroll_to_output=True)
+        # Its own group: each runs VGG16 forward and backward hundreds of times, and must not hold up the presets.
         own_button.click(stylize_with_own, [photo, style_image, steps, size, strength, keep], [own_result, own_info],
-                         api_name="stylize_with_image", concurrency_limit=1)
+                         api_name="stylize_with_image", **queue("optimise"))

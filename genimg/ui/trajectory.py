@@ -6,7 +6,7 @@ from PIL import Image, ImageDraw
 import genimg
 
 from .common import (DATASET_CHOICES, ode_controls, EVERY_CLASS, class_choices, generator_families, gpu, output_path, save_png,
-                     user_errors)
+                     queue, user_errors)
 
 ZOOM = 4  # 28x28 images shown at 112x112 in the strip
 GIF_ZOOM = 8
@@ -129,7 +129,7 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, dataset, label, seed, steps, guidance, sampler]
-        button.click(step_through, inputs, [strip, gif, info], api_name="step_through",
+        button.click(step_through, inputs, [strip, gif, info], api_name="step_through", **queue("light"),
                      show_progress="minimal", scroll_to_output=True)
         gr.Examples([[labels[0], "MNIST", "3", 0, 20, 2.0, "Euler"], [labels[0], "Fashion-MNIST", "Sneaker", 1, 10,
                                                                       2.0, "Heun"],

@@ -7,7 +7,7 @@ from PIL import Image
 
 import genimg
 
-from .common import tab_figure, gpu, save_png, user_errors
+from .common import tab_figure, gpu, save_png, queue, user_errors
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 SCALE_CHOICES = {"x2": 2, "x4": 4}
@@ -230,9 +230,9 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS.replace("{measured}", measured_gains()), latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        # One upscale at a time: each already uses every CPU core, and a 16-megapixel result holds ~0.5 GB.
+        # In the heavy group, one at a time: each uses every core, and a 16-megapixel result holds ~0.5 GB.
         button.click(upscale_photo, [photo, scale, model, measure], [slider, download, info], api_name="upscale",
-                     concurrency_limit=1, show_progress="minimal", scroll_to_output=True)
+                     **queue("heavy"), show_progress="minimal", scroll_to_output=True)
         for control in (photo, scale, model):
             control.change(expected_time, [photo, scale, model], estimate, api_visibility="private",
                            queue=False, show_progress="hidden")
