@@ -70,8 +70,8 @@ def main(argv=None):
                              "$GENIMG_VGG_WEIGHTS or torchvision's download on first use")
     parser.add_argument("--no-vgg-download", action="store_true",
                         help="never download VGG16 (without weights, own style images are then off; presets work)")
-    parser.add_argument("--keep-minutes", type=float, default=float(os.environ.get("GENIMG_KEEP_MINUTES", 60)),
-                        help="delete uploads and results this long after they were made (default 60; "
+    parser.add_argument("--keep-minutes", type=float, default=float(os.environ.get("GENIMG_KEEP_MINUTES", 20)),
+                        help="delete uploads and results this long after they were made (default 20; "
                              "$GENIMG_KEEP_MINUTES), so a server that runs for weeks does not fill its disk")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the endpoints as MCP tools (default: served at /gradio_api/mcp/)")

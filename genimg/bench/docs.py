@@ -429,17 +429,21 @@ def load_section(report: dict) -> list:
              num(r["p95_s"]), num(r["p95_over_alone"], 1), str(r["failures"]), str(r["max_queue_position"])]
             for r in report["table"]]
     lines += table(["endpoint", "group", "alone (s)", "requests", "p50 (s)", "p95 (s)", "p95 / alone", "failures",
-                    "max pos"], rows, "llrrrrrrr")
+                    "max pos"], rows, "llrrrrrrr") + [""]
     if report.get("burst"):
         b = report["burst"]
         lines += [f"A burst of {b['size']} requests at once: {b['ok']} answered, {b['busy']} told "
                   f"\"{b['busy_message'] or 'the queue is full'}\", {b['failure']} failures.", ""]
     if report.get("soak"):
-        first, last = report["soak"][0], report["soak"][-1]
-        peak_disk = max(disk for _, disk, _ in report["soak"])
-        lines += [f"Then {last[0]} more requests with results kept {report['keep_minutes']:g} minutes "
-                  f"(`--keep-minutes`): the server's temp folder went from {first[1]:g} MB to {last[1]:g} MB (at most "
-                  f"{peak_disk:g} MB), its memory from {first[2]} MB to {last[2]} MB.", ""]
+        samples = report["soak"]
+        first, last = samples[0], samples[-1]
+        second_half = [s for s in samples if s[0] >= last[0] / 2]
+        lines += [f"Then {last[0]} more requests from {report.get('soak_users', 8)} users with results kept {report['keep_minutes']:g} minutes "
+                  f"(`--keep-minutes`). The server's temp folder held {first[1]:g} MB at the start; over the second "
+                  f"half of the requests it stayed between {min(s[1] for s in second_half):g} and "
+                  f"{max(s[1] for s in second_half):g} MB (flat: what the last {report['keep_minutes']:g} minutes "
+                  f"wrote), and its memory between {min(s[2] for s in second_half)} and "
+                  f"{max(s[2] for s in second_half)} MB (started at {first[2]} MB).", ""]
     lines += [f"Peak memory of the server over the whole run: {report['peak_rss_mb']} MB.", "",
               *measured_by(("", report.get("command", "python -m genimg.bench load")))]
     return lines

@@ -308,6 +308,7 @@ def load(users=20, requests=10, burst_size=45, soak_requests=0, soak_users=8, th
         if soak_requests:
             print(f"soak: {soak_requests} requests from {soak_users} users...")
             report["soak"] = soak(server, server.url, files, soak_requests, soak_users, timeout)
+            report["soak_users"] = soak_users
             print("requests  disk MB  RSS MB")
             for k, disk, rss in report["soak"]:
                 print(f"{k:8d} {disk:8.1f} {rss:7d}")
