@@ -6,6 +6,7 @@ A pass is a result, or a message that names the problem: never gradio's generic 
 unexplained server error, a Python exception's name, or a dropped connection. Values JSON cannot carry (NaN,
 infinities) are sent as text, as a client that means them would have to."""
 import io
+import itertools
 import json
 import struct
 import sys
@@ -150,15 +151,20 @@ def probe(client, files: dict, endpoints=None, every_parameter: bool = True, wor
     from gradio_client import Client
     from gradio_client.exceptions import AppError
     inputs = bad_inputs(files)
-    tasks = []
+    per_endpoint = []
     for endpoint, params in defaults(client).items():
         if endpoints and endpoint not in endpoints:
             continue
         base = [good_value(component, default, files) for _, component, default in params]
+        tasks = []
         for i, name in plan(params, every_parameter):
             args = list(base)
             args[i] = as_editor_value(inputs[name]) if params[i][1] == "Imageeditor" else inputs[name]
             tasks.append((endpoint, params[i][0], name, args))
+        per_endpoint.append(tasks)
+    # The endpoints in turn, not one after another: the app runs each group of events one or two at a time, so
+    # calls to one endpoint would mostly wait for each other.
+    tasks = [task for turn in itertools.zip_longest(*per_endpoint) for task in turn if task is not None]
 
     # One client per thread: jobs submitted from several threads through one gradio_client Client were now and then
     # answered with a CancelledError on the client's side (4 of about 1,500 calls), whatever the server did.
