@@ -54,10 +54,10 @@ def open_image(source, what: str = "The image", task: str = "upscale") -> Image.
     return image
 
 
-def check_header(path, what: str = "The image", task: str = "use") -> None:
-    """open_image's checks that need no decoding (file size, format, pixel count, frames), for a file that
-    something else will decode; ValueError with the same messages."""
-    image, _ = _open_checked(path, what, task)
+def check_header(source, what: str = "The image", task: str = "use") -> None:
+    """open_image's checks that need no decoding (file size, format, pixel count, frames), for a file (path or
+    bytes) that something else will decode; ValueError with the same messages."""
+    image, _ = _open_checked(source, what, task)
     image.close()
 
 

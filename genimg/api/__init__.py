@@ -19,9 +19,10 @@ from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
                      set_checkpoint_dir, whole_number)
-from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS, VGGUnavailable, set_vgg_weights, styles,
-                      stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
-from .upscaling import check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler, upscaler_names
+from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS,
+                      VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
+from .upscaling import (check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler,
+                        upscaler_names)
 
 __all__ = [
     # models

@@ -79,15 +79,19 @@ def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None, **
     return net.sample(z.to(device), labels, **sampling).cpu()
 
 
+def _ode_models() -> list:
+    """The released generators that integrate an ODE (named in the messages to the others)."""
+    return [name for name in registry.releases(*GENERATOR_KINDS) if registry.family_of(name).ode_sampler]
+
+
 def ode_settings(model: Model, steps=None, guidance=None, sampler=None) -> dict:
     """Checked steps, guidance and sampler for a generator that integrates an ODE (flow matching); {} for the
     others, which must not be given any of them."""
     given = {k: v for k, v in {"steps": steps, "guidance": guidance, "sampler": sampler}.items() if v is not None}
     if not model.record.ode_sampler:
         if given:
-            ode_models = [n for n in registry.releases(*GENERATOR_KINDS) if registry.family_of(n).ode_sampler]
             raise ValueError(f"{model.name} draws in one pass: steps, guidance and sampler are for the models that "
-                             f"integrate an ODE ({', '.join(ode_models)}).")
+                             f"integrate an ODE ({', '.join(_ode_models())}).")
         return {}
     sampler = "euler" if sampler is None else str(sampler).lower()
     if sampler not in SAMPLERS:
@@ -119,7 +123,9 @@ def _truncation(model, truncation, temperature):
     if not takes_truncation and truncation is not None:
         raise ValueError(f"{model.name} takes temperature, not truncation (truncation is for GANs).")
     if takes_truncation:
-        return None if truncation is None else real_number(truncation, "truncation", MIN_TRUNCATION, MAX_TRUNCATION), 1.0
+        if truncation is None:
+            return None, 1.0
+        return real_number(truncation, "truncation", MIN_TRUNCATION, MAX_TRUNCATION), 1.0
     default = model.record.default_temperature
     return None, real_number(default if temperature is None else temperature, "temperature", 0.0, MAX_TEMPERATURE)
 
@@ -227,9 +233,8 @@ def trajectory(model, seed: int = 0, label=None, steps: int | None = None, guida
     n = whole_number(n, "number of images", 1, MAX_IMAGES)
     seed = whole_number(seed, "seed", 0, MAX_SEED)
     if not model.record.ode_sampler:
-        ode_models = [n for n in registry.releases(*GENERATOR_KINDS) if registry.family_of(n).ode_sampler]
         raise ValueError(f"{model.name} draws in one pass: it has no path of steps to show; the models that "
-                         f"integrate an ODE: {', '.join(ode_models)}.")
+                         f"integrate an ODE: {', '.join(_ode_models())}.")
     sampling = ode_settings(model, steps, guidance, sampler)
     labels = _labels(model, n, label)
     net = model.net()

@@ -50,10 +50,10 @@ def load_image(source, task: str = "upscale") -> Image.Image:
     return photos.open_image(source, task=task)
 
 
-def check_image_file(path, what: str = "The image") -> None:
-    """load_image's checks that need no decoding (file size, format, pixel count, frames), with its messages: the
-    app runs them on every upload before gradio decodes it."""
-    photos.check_header(path, what)
+def check_image_file(source) -> None:
+    """load_image's checks that need no decoding (file size, format, pixel count, frames), with its messages, for
+    a path or bytes: the app runs them on every upload before gradio decodes it."""
+    photos.check_header(source)
 
 
 def upscale(image: Image.Image, scale: int, model: str | None = None) -> Image.Image:

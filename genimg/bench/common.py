@@ -25,11 +25,16 @@ def median_ms(fn, repeats):
     return 1000 * statistics.median(times)
 
 
-def app_startup_seconds(checkpoint_dir):
-    """Seconds from `python app.py` to the first successful HTTP answer."""
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def app_startup_seconds(checkpoint_dir):
+    """Seconds from `python app.py` to the first successful HTTP answer."""
+    port = free_port()
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port),
                                 "--checkpoints", str(checkpoint_dir)], cwd=ROOT,

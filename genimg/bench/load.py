@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .common import ROOT, speed_photo
+from .common import ROOT, free_port, speed_photo
 
 LIGHT = ("/generate", "/interpolate", "/manifold", "/step_through", "/likelihood")
 HEAVY = ("/compare", "/upscale", "/inpaint", "/stylize")
@@ -37,13 +37,6 @@ HEAVY = ("/compare", "/upscale", "/inpaint", "/stylize")
 MIX = {"/generate": 4, "/interpolate": 2, "/manifold": 1, "/step_through": 1, "/likelihood": 1, "/compare": 1,
        "/upscale": 1, "/inpaint": 1, "/stylize": 1}
 MAX_USERS, MAX_REQUESTS, MAX_BURST, MAX_SOAK = 50, 50, 200, 5000
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def inputs(folder: Path) -> dict:
@@ -96,7 +89,8 @@ def call(client, endpoint: str, seed: int, files: dict, timeout: float) -> dict:
         job = client.submit(*request_args(endpoint, seed, files), api_name=endpoint)
         while not job.done():
             status = job.status()
-            rank = max(rank, (status.rank or 0) + 1 if status.rank is not None else rank)
+            if status.rank is not None:  # 0: next in line
+                rank = max(rank, status.rank + 1)
             if time.perf_counter() - start > timeout:
                 job.cancel()
                 raise TimeoutError(f"no answer in {timeout:.0f} s")

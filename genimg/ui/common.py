@@ -79,12 +79,6 @@ def user_errors(fn):
     return wrapper
 
 
-# ---- values from API clients -----------------------------------------------------------------------------
-# The browser only sends what a control can hold; an API client can send anything. Gradio answers a value its
-# component cannot take with "Could not preprocess input component at index 3 ...". check_inputs gives every
-# input control of the app a check in front of gradio's own, which names the control and what it takes.
-
-
 # ---- scheduling ------------------------------------------------------------------------------------------
 # Gradio's concurrency groups: events in a group take turns on its workers, and the groups run side by side, so a
 # tenth-of-a-second digit grid never waits in line behind a photo (measured with `python -m genimg.bench load`).
@@ -109,6 +103,12 @@ def share_queues(demo: gr.Blocks) -> None:
     for fn in demo.fns.values():
         if fn.fn in groups and fn.concurrency_id not in QUEUES:
             fn.concurrency_id, fn.concurrency_limit = groups[fn.fn]
+
+
+# ---- values from API clients -----------------------------------------------------------------------------
+# The browser only sends what a control can hold; an API client can send anything. Gradio answers a value its
+# component cannot take with "Could not preprocess input component at index 3 ...". check_inputs gives every
+# input control of the app a check in front of gradio's own, which names the control and what it takes.
 
 
 def shown(value, limit: int = 40) -> str:
@@ -161,11 +161,23 @@ def _files_in(payload) -> list:
     return []
 
 
+def _image_sources(block, payload) -> list:
+    """What an image control's value holds to check: the uploaded files' paths and, for an image pasted into an
+    editor in the browser, its bytes (gradio keeps those in the editor's blob storage under the value's id)."""
+    sources = _files_in(payload)
+    storage = getattr(block, "blob_storage", None)
+    if storage is not None and getattr(payload, "id", None) is not None:
+        background = getattr(storage.get(payload.id), "background", None)
+        if isinstance(background, (bytes, bytearray)):
+            sources.append(bytes(background))
+    return sources
+
+
 def _checked_file(self, payload):
     if not isinstance(self, gr.File):  # every other file control here takes images: genimg's image policy first
-        for path in _files_in(payload):
+        for source in _image_sources(self, payload):
             try:
-                genimg.check_image_file(path)
+                genimg.check_image_file(source)
             except ValueError as error:
                 raise gr.Error(str(error), print_exception=False) from None
     try:
@@ -179,7 +191,7 @@ def _checked_file(self, payload):
 
 CHECKS = ((gr.Slider, _checked_number), (gr.Number, _checked_number), (gr.Dropdown, _checked_choice),
           (gr.Radio, _checked_choice), (gr.Checkbox, _checked_checkbox),
-          ((gr.Image, gr.ImageEditor, gr.UploadButton, gr.File, gr.Sketchpad), _checked_file))
+          ((gr.Image, gr.ImageEditor, gr.UploadButton, gr.File), _checked_file))  # a Sketchpad is an ImageEditor
 
 
 def check_inputs(demo: gr.Blocks) -> None:
@@ -255,10 +267,11 @@ def release_free_memory() -> None:
 
 
 def start_sweeper(demo: gr.Blocks, keep_seconds: float) -> threading.Thread:
-    """Every few minutes (at most every minute), delete our results after OUTPUT_KEEP_SECONDS, and uploads and
-    gradio's copies of results after `keep_seconds`; then release freed memory. Gradio's own delete_cache misses some copies (the ones no component lists in its
-    temp_files: measured, 3 of 6 after three /generate calls), so the whole cache folder is swept, except the
-    files gradio keeps for good (examples, initial values)."""
+    """Every minute (or every quarter of `keep_seconds` if shorter), delete our results after OUTPUT_KEEP_SECONDS
+    and uploads and gradio's copies of results after `keep_seconds`, then release freed memory. Gradio's own
+    delete_cache misses some copies (the ones no component lists in its temp_files: measured, 3 of 6 after three
+    /generate calls), so the whole cache folder is swept, except the files gradio keeps for good (examples,
+    initial values)."""
     def keep() -> frozenset:
         return frozenset(path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ()))
 

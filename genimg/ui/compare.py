@@ -48,7 +48,8 @@ def measured(model) -> dict:
     return {
         "fd_ratio": quality.get("fd_ratio_to_floor"), "agreement": quality.get("class_agreement"),
         "bits": likelihood.get("test_bits_per_dim"), "elbo_bits": metrics.get("neg_elbo_bits_per_dim_bernoulli"),
-        "ms_64": (metrics.get("sample_64_ms") or {}).get("ms"), "parameters": sum(p.numel() for p in model.module.parameters()),
+        "ms_64": (metrics.get("sample_64_ms") or {}).get("ms"),
+        "parameters": sum(p.numel() for p in model.module.parameters()),
         "minutes": card.get("wall_time_s", 0) / 60, "device": card.get("device", "?"),
     }
 

@@ -150,7 +150,8 @@ def build_tab():
                 count = gr.Slider(minimum=1, maximum=genimg.MAX_IMAGES, value=32, step=1, label="Number of images")
                 truncation = gr.Slider(minimum=0, maximum=genimg.MAX_TRUNCATION, value=0, step=0.1,
                                        label="Truncation (0 = off)")
-                temperature = gr.Slider(minimum=0, maximum=genimg.MAX_TEMPERATURE, value=1, step=0.05, label="Temperature", visible=False)
+                temperature = gr.Slider(minimum=0, maximum=genimg.MAX_TEMPERATURE, value=1, step=0.05,
+                                        label="Temperature", visible=False)
                 with gr.Group(visible=False) as ode_box:
                     steps, guidance, sampler = ode_controls()
                 button = gr.Button("Generate", variant="primary")

@@ -1,6 +1,4 @@
 """Inpaint tab: paint over part of a photo (or of a digit or garment) and have it filled in."""
-import io
-import warnings
 from pathlib import Path
 
 import gradio as gr
@@ -153,48 +151,6 @@ def next_sample(model_label, seed, drawn):
     return new_sample(model_label, seed, drawn), int(drawn or 0) + 1
 
 
-MAX_UPLOAD_PIXELS = 40_000_000  # 6000x6000 still opens (and is shrunk); a 12000x12000 PNG took 30 s and 1.7 GB
-
-
-def refuse_unreadable_or_huge(editor: gr.ImageEditor) -> gr.ImageEditor:
-    """Check the editor's image from its header before gradio decodes it: a file that is not an image, or one over
-    MAX_UPLOAD_PIXELS, gets a clear message at once (API calls too), not a half-minute decode or gradio's generic
-    "Could not preprocess input component". (Wraps the instance's method, as upscale.report_bad_uploads does.)"""
-    preprocess = editor.preprocess
-
-    def checked_preprocess(payload):
-        source = None
-        if payload is not None and getattr(payload, "id", None) is not None:  # a browser upload, held as bytes
-            cached = editor.blob_storage.get(payload.id)
-            background = getattr(cached, "background", None)
-            source = io.BytesIO(background) if isinstance(background, (bytes, bytearray)) else None
-        elif payload is not None and getattr(payload, "background", None) is not None:  # an API call's file
-            source = getattr(payload.background, "path", None)
-        if source is not None:
-            try:
-                with warnings.catch_warnings():  # a big image is refused below, in words; no bomb warning in the log
-                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                    with Image.open(source) as image:
-                        width, height = image.size
-            except (OSError, ValueError, Image.DecompressionBombError):
-                raise gr.Error("The file is not an image that can be read (use PNG, JPEG, WebP, BMP or TIFF).",
-                               print_exception=False) from None
-            if width * height > MAX_UPLOAD_PIXELS:
-                raise gr.Error(f"The image is {width}x{height} ({width * height / 1e6:.0f} megapixels); the editor "
-                               f"takes at most {MAX_UPLOAD_PIXELS / 1e6:.0f}. Shrink it first.",
-                               print_exception=False)
-        try:
-            return preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception:
-            raise gr.Error("The image could not be read: it may be truncated or not an image.",
-                           print_exception=False) from None
-
-    editor.preprocess = checked_preprocess
-    return editor
-
-
 EDITOR_SIDE = 1536  # the longest side a photo keeps in the editor: bigger ones are shrunk on the server first
 
 
@@ -246,10 +202,10 @@ def build_tab():
             with gr.Column(scale=1):
                 # Photos come in through the Open button, shrunk on the server; the editor's own upload would
                 # make the browser decode the full-size file into a canvas first.
-                editor = refuse_unreadable_or_huge(gr.ImageEditor(
+                editor = gr.ImageEditor(
                     label="Paint over what should go", type="numpy", image_mode="RGBA", sources=["clipboard"],
                     layers=False, transforms=(), brush=brush(24), eraser=gr.Eraser(default_size=24),
-                    elem_id="inpaint_in"))
+                    elem_id="inpaint_in")
                 opener = gr.UploadButton("Open a photo...", file_types=["image"], type="filepath",
                                          elem_id="inpaint_open")
                 opened_note = gr.Markdown()
@@ -278,8 +234,8 @@ def build_tab():
         opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open", **queue("light"))
         # No progress overlay on the editor: with one, the canvas sometimes stayed under a spinner after the sample
         # had arrived (seen in headless Chromium), and strokes painted meanwhile were lost.
-        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample", **queue("light"),
-                            show_progress="hidden")
+        sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample",
+                            **queue("light"), show_progress="hidden")
         model.change(prior_controls, model, [sample_button, original_out, mask_out, result_out, download, info],
                      api_visibility="private", queue=False)
         button.click(inpaint_image, [editor, model, seed], [original_out, mask_out, result_out, download, info],

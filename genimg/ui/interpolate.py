@@ -88,7 +88,8 @@ def build_tab():
                     # allow_custom_value: API calls for MNIST name digits, not the Fashion-MNIST choices shown first.
                     class_a = gr.Dropdown(choices=names, value=names[7], label="Class A", allow_custom_value=True)
                     class_b = gr.Dropdown(choices=names, value=names[9], label="Class B", allow_custom_value=True)
-                steps = gr.Slider(minimum=genimg.MIN_STEPS, maximum=genimg.MAX_STEPS, value=16, step=1, label="Number of frames")
+                steps = gr.Slider(minimum=genimg.MIN_STEPS, maximum=genimg.MAX_STEPS, value=16, step=1,
+                                  label="Number of frames")
                 mode = gr.Radio(choices=["Spherical", "Linear"], value="Spherical", label="Path")
                 button = gr.Button("Interpolate", variant="primary")
             with gr.Column(scale=2):

@@ -158,8 +158,8 @@ def build_tab():
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood", **queue("light"),
-                     show_progress="minimal", scroll_to_output=True)
+        button.click(score, [dataset, drawing, upload], [figure, seen, info], api_name="likelihood",
+                     **queue("light"), show_progress="minimal", scroll_to_output=True)
         tab.select(comparison_figures, None, figures, api_visibility="private")
 
 

@@ -8,7 +8,6 @@ import gradio as gr
 import genimg
 
 from .common import tab_figure, gpu, save_png, queue, user_errors
-from .upscale import report_bad_uploads
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 PREVIEW_PHOTO = EXAMPLES_DIR / "chelsea.png"
@@ -152,8 +151,8 @@ def build_tab():
                         "presets are off. Your own style images may still work (below).")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
-                                                    sources=["upload", "clipboard"], elem_id="style_in"))
+                photo = gr.Image(label="Photo", type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                                 elem_id="style_in")
                 labels = list(choices)
                 preset = gr.Dropdown(choices=labels, value=labels[0] if labels else None, label="Preset")
                 blend_with = gr.Dropdown(choices=[NO_BLEND] + labels, value=NO_BLEND, label="Blend with")
@@ -182,9 +181,10 @@ def build_tab():
                         "updates every 5 steps.")
             with gr.Row():
                 with gr.Column(scale=1):
-                    style_image = report_bad_uploads(gr.Image(label="Style image", type="filepath", image_mode=None,
-                                                              sources=["upload", "clipboard"], elem_id="style_own"))
-                    steps = gr.Slider(minimum=genimg.MIN_GATYS_STEPS, maximum=genimg.MAX_GATYS_STEPS, value=150, step=10, label="Steps")
+                    style_image = gr.Image(label="Style image", type="filepath", image_mode=None,
+                                           sources=["upload", "clipboard"], elem_id="style_own")
+                    steps = gr.Slider(minimum=genimg.MIN_GATYS_STEPS, maximum=genimg.MAX_GATYS_STEPS, value=150,
+                                      step=10, label="Steps")
                     size = gr.Slider(minimum=genimg.MIN_GATYS_SIDE, maximum=genimg.MAX_GATYS_SIDE, value=256, step=32,
                                      label="Size (long side, pixels)")
                     own_button = gr.Button("Paint with my style image")

@@ -71,31 +71,6 @@ def measured_gains() -> str:
     return f"On the benchmark's {benchmark.get('images', 'test')} photos, " + "; ".join(parts) + "."
 
 
-def report_bad_uploads(image_input: gr.Image) -> gr.Image:
-    """Make an upload that gradio cannot open fail with the API's own words (not an image, too large,
-    truncated...) instead of gradio's generic "Could not preprocess input component" error.
-
-    (Wrapping the instance's method, not subclassing gr.Image: gradio writes a .pyi file beside any module
-    that subclasses a component.)
-    """
-    preprocess = image_input.preprocess
-
-    def checked_preprocess(payload):
-        try:
-            return preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception:
-            try:
-                genimg.load_image(payload.path)
-            except ValueError as error:
-                raise gr.Error(str(error)) from None
-            raise gr.Error("The uploaded file could not be read as an image.") from None
-
-    image_input.preprocess = checked_preprocess
-    return image_input
-
-
 def example_rows() -> list:
     rows = [["chelsea.png", "x4", "Fast (small network)", False],
             ["rocket.jpg", "x2", "Fast (small network)", False],
@@ -210,8 +185,8 @@ def build_tab():
         tab_figure("upscale")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = report_bad_uploads(gr.Image(label="Photo", type="filepath", image_mode=None,
-                                                    sources=["upload", "clipboard"], elem_id="upscale_in"))
+                photo = gr.Image(label="Photo", type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                                 elem_id="upscale_in")
                 scale = gr.Radio(choices=list(SCALE_CHOICES), value="x4", label="Scale")
                 model = gr.Radio(choices=list(MODEL_CHOICES), value=DEFAULT_MODEL, label="Model")
                 measure = gr.Checkbox(value=False, label="Measure",
