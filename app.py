@@ -6,7 +6,7 @@ import sys
 import gradio as gr
 
 import genimg
-from genimg.ui.common import FIGURES_DIR, check_inputs, share_queues, start_sweeper
+from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues, start_sweeper
 from genimg.ui import compare, generate, inpaint, interpolate, likelihood, style, trajectory, upscale
 
 INTRO = """# genimg
@@ -53,6 +53,7 @@ def build_demo() -> gr.Blocks:
             style.build_tab()
     check_inputs(demo)
     share_queues(demo)
+    heavy_in_background(demo)
     return demo
 
 

@@ -286,6 +286,38 @@ def test_every_event_is_in_a_concurrency_group():
     heavy = {name for name, (group, _) in groups.items() if group == "heavy"}
     assert {"upscale", "inpaint", "stylize", "compare", "compare_1"} <= heavy and QUEUES["heavy"] == 1
 
+    # Photo work runs at lower priority, so a light event arriving during one gets the cores first.
+    light = {fn.fn for fn in demo.fns.values() if fn.concurrency_id == "light"}
+    photo = [fn.fn for fn in demo.fns.values() if fn.concurrency_id in ("heavy", "optimise")]
+    assert photo and all(getattr(fn, "in_background", False) for fn in photo)
+    assert not any(getattr(fn, "in_background", False) for fn in light)
+
+
+def test_background_work_runs_at_lower_priority_with_the_callers_context():
+    import contextvars
+    import os
+    import threading
+    from genimg.ui.common import BACKGROUND_NICE, in_background
+    request = contextvars.ContextVar("request")
+    request.set("alice")
+
+    def where(x):
+        return x, request.get(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def steps(n):
+        for i in range(n):
+            yield where(i)
+        raise ValueError("stopped")
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert in_background(where)(3) == (3, "alice", max(mine, BACKGROUND_NICE))
+    got = []
+    with pytest.raises(ValueError, match="stopped"):
+        for value in in_background(steps)(2):
+            got.append(value)
+    assert got == [(0, "alice", max(mine, BACKGROUND_NICE)), (1, "alice", max(mine, BACKGROUND_NICE))]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # the caller's own is untouched
+
 
 def test_app_help_lists_the_options():
     result = subprocess.run([sys.executable, str(ROOT / "app.py"), "--help"], capture_output=True, text=True,
