@@ -7,7 +7,8 @@ import gradio as gr
 
 import genimg
 from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues, start_sweeper
-from genimg.ui import compare, generate, inpaint, interpolate, likelihood, style, trajectory, upscale
+from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image,
+                       trajectory, upscale)
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -48,6 +49,8 @@ def build_demo() -> gr.Blocks:
             compare.build_tab()
             trajectory.build_tab()
             likelihood.build_tab()
+            text_to_image.build_tab()
+            captioning.build_tab()
             upscale.build_tab()
             inpaint.build_tab()
             style.build_tab()

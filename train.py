@@ -18,8 +18,8 @@ from genimg.training import train
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", choices=list(RECIPES), help="the recipe to train (see --list)")
-    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos"], default=None,
-                        help="default: the recipe's own (photos), else fashion-mnist")
+    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos", "scenes"], default=None,
+                        help="default: the recipe's own (photos, scenes), else fashion-mnist")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")
     length.add_argument("--epochs", type=float, help="passes over the training set instead of --steps")
@@ -51,7 +51,8 @@ def main(argv=None):
             family = FAMILIES[recipe["family"]]
             print(f"{name:<16} {recipe['steps']:>6} {recipe['batch_size']:>5}  {recipe.get('grow_from', '-'):<16} "
                   f"{family.description}")
-        print(f"datasets: {', '.join(DATASETS)}; photos (a folder with train/ and val/ photos) for the photo models")
+        print(f"datasets: {', '.join(DATASETS)}; photos (a folder with train/ and val/ photos) for the photo models; "
+              f"scenes (made from MNIST and Fashion-MNIST) for text to image and the captioner")
         print(f"released (checkpoints/): {', '.join(RELEASES)}")
         return 0
     if args.model is None:

@@ -15,6 +15,8 @@ KINDS = {
     "upscaler": "enlarges photos x2 or x4",
     "inpainter": "fills holes in photos",
     "stylizer": "paints photos in the manner of paintings",
+    "text-to-image": "draws 32x32 scenes of digits and garments from a sentence",
+    "captioner": "describes a 32x32 scene of digits and garments in a sentence",
 }
 
 

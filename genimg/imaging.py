@@ -45,6 +45,26 @@ def grid(images: list, columns: int | None = None, scale: int = 1, captions: lis
     return canvas
 
 
+def attention_strip(image: Image.Image, attention: list, scale: int = 4) -> Image.Image:
+    """For each (word, map) of a caption, the image with the map laid over it in red (bright where the model
+    looked), the word beneath: the lesson of attention, one word at a time. Maps of any size are stretched."""
+    base = image.convert("L")
+    w, h = base.width * scale, base.height * scale
+    gray = np.asarray(base.resize((w, h), Image.NEAREST), dtype=np.float32)
+    font = _font(12)
+    caption_h, pad = 18, 4
+    canvas = Image.new("RGB", (max(1, len(attention)) * (w + pad) + pad, h + caption_h + 2 * pad), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for i, (word, weights) in enumerate(attention):
+        weights = np.asarray(weights, dtype=np.float32)
+        heat = Image.fromarray((255 * weights / max(float(weights.max()), 1e-8)).astype(np.uint8), "L")
+        heat = np.asarray(heat.resize((w, h), Image.BILINEAR), dtype=np.float32) / 255
+        rgb = np.stack([gray * 0.45 + 255 * heat * 0.55, gray * 0.45, gray * 0.45 + 60 * heat], axis=-1)
+        x = pad + i * (w + pad)
+        canvas.paste(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB"), (x, pad))
+        draw.text((x + 2, h + pad + 2), word, fill=(0, 0, 0), font=font)
+    return canvas
+
 def save_gif(frames: list, path: Path, duration_ms: int = 80, scale: int = 4, bounce: bool = True) -> Path:
     """An endlessly looping GIF; with bounce the frames play forwards then backwards."""
     frames = [f.convert("L").resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]

@@ -3,7 +3,11 @@
 No Inception network is available offline, so the Fréchet distance uses the penultimate layer of
 the dataset's own classifier (as the "Fréchet LeNet distance" does for MNIST). Its numbers compare
 only with each other, which is why the benchmark always prints two references beside them.
+BLEU-4 scores the captioner's sentences.
 """
+import math
+from collections import Counter
+
 import torch
 from torch.nn import functional as F
 
@@ -48,3 +52,24 @@ def nearest_distances(queries: torch.Tensor, pool: torch.Tensor, batch: int = 50
         d2 = chunk.pow(2).sum(1, keepdim=True) - 2 * chunk @ p.T + p_sq
         best.append(d2.min(1).values.clamp(min=0))
     return (torch.cat(best) / q.shape[1]).sqrt()
+
+
+def bleu4(candidates: list, references: list) -> float:
+    """Corpus BLEU-4 (Papineni et al. 2002) of candidate sentences against one reference each: the geometric mean
+    of the clipped 1- to 4-gram precisions over the whole corpus, times the brevity penalty. Sentences are
+    strings of space-separated words."""
+    matched, total = [0] * 4, [0] * 4
+    length, ref_length = 0, 0
+    for candidate, reference in zip(candidates, references):
+        c, r = candidate.split(), reference.split()
+        length, ref_length = length + len(c), ref_length + len(r)
+        for n in range(1, 5):
+            c_grams = Counter(tuple(c[i:i + n]) for i in range(len(c) - n + 1))
+            r_grams = Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
+            matched[n - 1] += sum(min(k, r_grams[g]) for g, k in c_grams.items())
+            total[n - 1] += max(len(c) - n + 1, 0)
+    if min(matched) == 0:
+        return 0.0
+    log_precision = sum(math.log(m / t) for m, t in zip(matched, total)) / 4
+    brevity = 1.0 if length > ref_length else math.exp(1 - ref_length / max(length, 1))
+    return brevity * math.exp(log_precision)

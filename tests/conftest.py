@@ -36,6 +36,8 @@ def dry_run_dir(tmp_path_factory) -> Path:
     for dataset in DATASETS:
         for model in MODELS:
             train(model, dataset, dry_run=True, out=out, run_dir=root / "runs" / f"{model}-{dataset}", quiet=True)
+    for model in ("textflow", "captioner"):
+        train(model, "scenes", dry_run=True, out=out, run_dir=root / "runs" / f"{model}-scenes", quiet=True)
     train("inpaint-base", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-base-photos", quiet=True)
     train("inpaint-256", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-256-photos", quiet=True)
     train("inpaint-l2", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-l2-photos", quiet=True)

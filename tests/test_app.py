@@ -211,6 +211,25 @@ def test_compare_and_likelihood_through_the_client(client, tmp_path):
         client.predict("MNIST", None, None, api_name="/likelihood")
 
 
+def test_text_to_image_and_caption_through_the_client(client, tmp_path):
+    gallery, info = client.predict("a 3 to the left of a sneaker", 1, 3, 2, 2.0, "Euler", api_name="/text_to_image")
+    assert len(gallery) == 3 and all(image_format(item["image"]) == ("PNG", (128, 128)) for item in gallery)
+    assert all(item["caption"][0] in "✓✗" for item in gallery) and "a 3 to the left of a sneaker" in info
+    with pytest.raises(AppError, match="Unknown word: unicorn"):
+        client.predict("a unicorn above a 3", 1, 3, 2, 2.0, "Euler", api_name="/text_to_image")
+    strip, gif = client.predict("a small 4 in the centre", 0, 2, 2.0, "Heun", api_name="/text_step_through")
+    assert image_format(strip)[0] == "PNG" and frame_count(gif) > 2
+    page = Image.new("RGB", (200, 200), "white")
+    page.paste((0, 0, 0), (30, 60, 50, 140))
+    page.save(tmp_path / "scene.png")
+    caption, attention, seen = client.predict(None, handle_file(str(tmp_path / "scene.png")), 2,
+                                              api_name="/caption")
+    assert caption.startswith("## ") and image_format(seen) == ("PNG", (128, 128))
+    scene, drawn_from = client.predict(genimg.EXAMPLE_PROMPTS[1], api_name="/generated_scene")
+    assert image_format(scene)[0] == "PNG" and genimg.EXAMPLE_PROMPTS[1] in drawn_from
+    with pytest.raises(AppError, match="Draw a digit"):
+        client.predict(None, None, 1, api_name="/caption")
+
 def test_manifold_through_the_client(client):
     path = client.predict("MNIST", 5, api_name="/manifold")
     assert image_format(path) == ("PNG", (5 * 56, 5 * 56))

@@ -146,3 +146,18 @@ def test_api_log_likelihood(checkpoint_dir):
             genimg.log_likelihood("flow-mnist", bad)
     with pytest.raises(ValueError, match="no exact likelihood"):
         genimg.log_likelihood("vae-mnist", digits)
+
+
+def test_ode_samplers_run_in_bfloat16_only_where_the_cpu_computes_it(checkpoint_dir):
+    from genimg import hardware
+    from genimg.api.generation import decode, latents, ode_precision
+    cpu = torch.device("cpu")
+    flow_matching, gan = genimg.load("flowmatch-mnist"), genimg.load("dcgan-mnist")
+    assert getattr(ode_precision(flow_matching, cpu), "fast_dtype", None) == torch.bfloat16
+    assert ode_precision(flow_matching, cpu)._enabled == hardware.cpu_computes_bf16()
+    assert not getattr(ode_precision(gan, cpu), "_enabled", False)  # one-pass generators stay float32
+    z, labels = latents(flow_matching, 8, 0), torch.arange(8)
+    fast = decode(flow_matching, z, labels, steps=4, guidance=2.0, sampler="euler")
+    with torch.no_grad():
+        exact = flow_matching.module.sample(z, labels, steps=4, guidance=2.0)
+    assert fast.dtype == torch.float32 and (fast - exact).abs().mean() < 0.01

@@ -34,6 +34,13 @@ def test_shipped_checkpoint(shipped, name):
     if model.kind in genimg.GENERATOR_KINDS:
         images = genimg.generate(model, n=4, seed=0)
         assert [im.size for im in images] == [(28, 28)] * 4
+    if model.kind == "text-to-image":
+        images, _ = genimg.text_to_image("a 3 to the left of a sneaker", n=2, seed=0, steps=4, model=name)
+        assert [im.size for im in images] == [(32, 32)] * 2
+    if model.kind == "captioner":  # the real test scenes shipped as examples, named by their captions
+        examples = sorted((SHIPPED.parent / "examples" / "scenes").glob("*.png"))
+        right = [genimg.caption(path, model=name)[0] == path.stem.replace("_", " ") for path in examples]
+        assert len(examples) >= 6 and sum(right) >= len(right) - 1, right
     if model.kind == "inpainter":
         image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8))
         mask = np.zeros((40, 60), bool)

@@ -11,7 +11,8 @@ of what the API offers; the app uses nothing else.
 """
 from ..checkpoints import CheckpointError
 from ..data import class_names
-from ..imaging import grid, histogram_plot, save_gif
+from ..imaging import attention_strip, grid, histogram_plot, save_gif
+from ..scenes import EXAMPLE_PROMPTS, ITEMS as SCENE_ITEMS, canonical_caption, is_held_out
 from .generation import (DEFAULT_GUIDANCE, DEFAULT_ODE_STEPS, GENERATOR_KINDS, MAX_GRID, MAX_GUIDANCE, MAX_IMAGES,
                          MAX_ODE_STEPS, MAX_STEPS, MAX_TEMPERATURE, MAX_TRUNCATION, MIN_GRID, MIN_STEPS,
                          MIN_TRUNCATION, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
@@ -21,6 +22,8 @@ from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, mod
                      set_checkpoint_dir, whole_number)
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS,
                       VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
+from .text import (MAX_BEAM, MAX_PROMPT_CHARS, MAX_TEXT_IMAGES, as_scene, caption, read_prompt, scene,
+                   text_to_image, text_trajectory)
 from .upscaling import (check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler,
                         upscaler_names)
 
@@ -35,6 +38,9 @@ __all__ = [
     "DEFAULT_GUIDANCE", "MAX_GUIDANCE",
     # likelihood
     "log_likelihood", "likelihood_models", "test_percentile", "as_digit_image", "histogram_plot",
+    # words and pictures (captioned scenes)
+    "text_to_image", "text_trajectory", "caption", "scene", "as_scene", "read_prompt", "canonical_caption", "is_held_out",
+    "attention_strip", "EXAMPLE_PROMPTS", "SCENE_ITEMS", "MAX_PROMPT_CHARS", "MAX_TEXT_IMAGES", "MAX_BEAM",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     "check_image_file",

@@ -5,11 +5,12 @@ labels what they draw.
     genimg.interpolate("dcgan-fashion-mnist", seed_a=1, seed_b=2, steps=16)
 """
 import math
+from contextlib import nullcontext
 
 import torch
 from PIL import Image
 
-from .. import imaging, registry
+from .. import hardware, imaging, registry
 from .models import MAX_SEED, Model, class_index, find_kind, load, real_number, whole_number
 
 # The range of every number a person chooses here. The app builds its sliders from these same names, so a
@@ -76,7 +77,16 @@ def decode(model: Model, z: torch.Tensor, labels: torch.Tensor | None = None, **
     net = model.net()
     device = next(net.parameters()).device
     labels = labels.to(device) if model.conditional and labels is not None else None
-    return net.sample(z.to(device), labels, **sampling).cpu()
+    with ode_precision(model, device):
+        return net.sample(z.to(device), labels, **sampling).cpu()
+
+
+def ode_precision(model: Model, device: torch.device):
+    """The ODE samplers' network calls in bfloat16 on a CPU that computes it (hardware.inference_autocast): 20 or
+    more calls per image make them the slowest generators, and the path is a sum of small steps, which
+    bfloat16's rounding barely moves (measured in docs/history.md). One-pass generators stay float32 (cheap), and
+    so do the flows, whose likelihoods need every bit."""
+    return hardware.inference_autocast(device) if model.record.ode_sampler else nullcontext()
 
 
 def _ode_models() -> list:
@@ -241,7 +251,7 @@ def trajectory(model, seed: int = 0, label=None, steps: int | None = None, guida
     device = next(net.parameters()).device
     z = latents(model, n, seed).to(device)
     labels = None if labels is None else labels.to(device)
-    with torch.no_grad():
+    with torch.no_grad(), ode_precision(model, device):
         path = list(net.trajectory(z, labels, **sampling))
     return [(t, _from_signed(x), _from_signed(guess)) for t, x, guess in path]
 

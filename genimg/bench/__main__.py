@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|docs`.
+"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|text|load|figures|docs`.
 
 quality: Fréchet distance in each dataset's classifier feature space on 10,000 samples, printed
          beside two references computed the same way (real train vs real test: the floor; real test
@@ -16,6 +16,9 @@ style:   style transfer: for each preset, the style and content losses (genimg/f
          median time of a preset on a 512x512 photo; and the README grid (rows: photos, columns: presets).
 likelihood: the normalizing flows' bits/dim on both test sets (their own and the other one, with histograms),
          and the VAEs' ELBO bound in bits/dim.
+text:    words and pictures on the captioned scenes: the captioner's exact-match and BLEU-4 on test scenes and on
+         held-out pairs; the share of test prompts the text-to-image model draws as asked (read back by the
+         captioner, and item by item by the classifiers); one caption's and 16 pictures' time.
 load:    the app under a busy public link (127.0.0.1 only): each endpoint alone, then users x requests of the
          app's mix, a burst, and optionally a soak; latency per endpoint, failures, queue positions, memory, disk.
 figures: the annotated example on top of each tab, made by the shipped models (docs/figures/<tab>.png).
@@ -34,6 +37,7 @@ from .likelihood import likelihood
 from .load import load
 from .inpaint import inpaint_quality, inpaint_speed
 from .style import style_grid, style_quality, style_speed
+from .text import text
 from .upscale import sr_figure, sr_quality, sr_speed
 
 
@@ -85,6 +89,14 @@ def parser() -> argparse.ArgumentParser:
                                                     "photos/samples)")
     t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     t.add_argument("--json", help="also write the results to this JSON file")
+    tx = sub.add_parser("text", help="captioner and text to image on test scenes and held-out pairs, and speed")
+    tx.add_argument("--data", help="folder with MNIST and Fashion-MNIST (as train.py --data)")
+    tx.add_argument("--n", type=int, default=2000, help="test scenes captioned (default 2000)")
+    tx.add_argument("--prompts", type=int, default=500, help="test prompts drawn, and as many held-out ones")
+    tx.add_argument("--repeats", type=int, default=10, help="timed runs per speed case (0: skip)")
+    tx.add_argument("--examples", action="store_true", help="also write a few real test scenes to examples/scenes")
+    tx.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
+    tx.add_argument("--json", help="also write the results to this JSON file")
     ld = sub.add_parser("load", help="the app under many users: latency per endpoint, queue, memory, disk")
     ld.add_argument("--users", type=int, default=20)
     ld.add_argument("--requests", type=int, default=10, help="requests per user")
@@ -101,7 +113,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, ld, f, d):
+    for p in (q, lk, s, r, n, t, tx, ld, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -148,6 +160,9 @@ def main(argv=None):
                                                if (samples / name).is_file()]
             style_grid(grid_photos, args.grid)
         write_results(args.json, results)
+    elif args.command == "text":
+        text(args.data, args.n, n_prompts=args.prompts, repeats=args.repeats, update_cards=args.update_cards,
+             out=args.json, examples=args.examples)
     elif args.command == "load":
         load(args.users, args.requests, args.burst, args.soak, think=tuple(args.think), repeats=args.repeats,
              checkpoints=args.checkpoints, keep_minutes=args.keep_minutes, json_path=args.json)

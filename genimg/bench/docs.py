@@ -15,7 +15,8 @@ from .common import ROOT
 
 COMMAND = "python -m genimg.bench docs"
 START, END = "<!-- models:start -->", "<!-- models:end -->"
-DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}  # others are shown as named
+DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",  # others are shown as named
+                  "scenes": "captioned scenes (MNIST + Fashion-MNIST)"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,6 +285,46 @@ def inpainter_section(names: list, cards: dict) -> list:
     return lines
 
 
+def scenes_section(names: list, cards: dict) -> list:
+    """Text to image and the captioner, on the captioned scenes (genimg/bench/text.py)."""
+    lines = ["## Words and pictures (captioned scenes)", "",
+             "Scenes of one or two MNIST digits and Fashion-MNIST garments on a 32x32 canvas, captioned from where they "
+             "are (genimg/scenes.py); test scenes use the test splits' images. *Held-out pairs*: pairs of items "
+             "never shown one above the other in training. *Exact*: the caption equals the canonical one word for "
+             "word; BLEU-4 against it. *Drawn as asked*: the captioner's reading of the picture equals the prompt's "
+             "canonical caption (items, order, relation, place and size); *items by the classifiers*: each item's "
+             "half of the canvas (the whole one for a single item), fitted into 28x28, named as asked by the "
+             "MNIST or Fashion-MNIST classifier.", ""]
+    rows, commands = [], []
+    for name in names:
+        m = cards[name].get("metrics", {})
+        if (c := m.get("captioning")):
+            rows.append([model_cell(name), f"captioning, {c['n']} test scenes: exact {pct(c['exact'])} (beam 4: "
+                         f"{pct(c.get('beam4_exact'))} of {c.get('beam4_n')}), BLEU-4 {num(c['bleu4'], 3)}",
+                         f"exact {pct(c['held_out_exact'])}, BLEU-4 {num(c['held_out_bleu4'], 3)}",
+                         num(c.get("caption_ms"), 0, " ms") + " per caption"])
+            commands.append(("captioner", c.get("command")))
+        if (t := m.get("text_to_image")):
+            rows.append([model_cell(name), f"{t['n_prompts']} test prompts, drawn as asked {pct(t['correct'])}; "
+                         f"items by the classifiers {pct(t['items_by_classifiers'])}",
+                         f"drawn as asked {pct(t['held_out_correct'])}; items "
+                         f"{pct(t['held_out_items_by_classifiers'])}",
+                         num(t.get("sample_16_ms"), 0, " ms") + f" for 16 pictures ({t['steps']} steps)"])
+            commands.append(("text to image", t.get("command")))
+    lines += table(["model", "test", "held-out pairs", "speed"], rows) + [""]
+    for name in names:
+        fds = (cards[name].get("metrics", {}).get("text_to_image") or {}).get("item_fd") or {}
+        if fds:
+            lines += ["Items of the drawn test scenes against the same items of real test scenes (each cropped and "
+                      "fitted into 28x28 the same way; Fréchet distance in the classifier's features; the floor: "
+                      "two draws of real scenes): " + "; ".join(
+                          f"{DATASET_LABELS[d]} {num(v['fd'])} (floor {num(v['floor'])}, {v['items']} items)"
+                          for d, v in fds.items()) + ".", ""]
+    lines += measured_by(*commands)
+    lines += training_table(names, cards)
+    return lines
+
+
 def stylizer_section(names: list, cards: dict) -> list:
     lines = ["## Style transfer", ""]
     for name in names:
@@ -345,6 +386,12 @@ def headline(name: str, card: dict) -> str:
             parts.append(f"{m['likelihood']['test_bits_per_dim']:.3f} bits/dim on the test set")
         if m.get("test_neg_elbo_nats") is not None:
             parts.append(f"test −ELBO {m['test_neg_elbo_nats']:.1f} nats")
+    elif kind == "captioner" and (c := m.get("captioning")):
+        parts.append(f"exact caption {pct(c['exact'])} of test scenes (BLEU-4 {c['bleu4']:.3f}), "
+                     f"{pct(c['held_out_exact'])} on held-out pairs")
+    elif kind == "text-to-image" and (t := m.get("text_to_image")):
+        parts.append(f"{pct(t['correct'])} of test prompts drawn as asked (read back by the captioner), "
+                     f"{pct(t['held_out_correct'])} on held-out pairs")
     elif kind == "classifier":
         if m.get("test_accuracy") is not None:
             parts.append(f"test accuracy {pct(m['test_accuracy'], 2)}")
@@ -469,6 +516,7 @@ def results_markdown(cards: dict, unavailable: dict) -> str:
         (("upscaler",), lambda names: upscalers_section(names, cards)),
         (("inpainter",), lambda names: inpainter_section(names, cards)),
         (("stylizer",), lambda names: stylizer_section(names, cards)),
+        (("text-to-image", "captioner"), lambda names: scenes_section(names, cards)),
     ]
     for kinds, section in sections:
         names = shown(*kinds)

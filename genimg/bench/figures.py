@@ -90,6 +90,24 @@ def likelihood_figure() -> Image.Image:
                   (box(f"{bits:.2f} bits\nper pixel", (245, 245, 235)), "how likely\n(lower = more)")])
 
 
+def text_figures() -> dict:
+    """Text to image (sentence, text encoder, U-Net, scene) and back (scene, captioner, attention, caption)."""
+    prompt = api.EXAMPLE_PROMPTS[0]
+    [scene], _ = api.text_to_image(prompt, n=1, seed=0)
+    text, attention = api.caption(scene)
+    item_words = {word for item in api.SCENE_ITEMS for word in item.split()}
+    looked = ([(word, weights) for word, weights in attention if word in item_words] + attention)[:2]
+    first, second = (api.attention_strip(scene, [pair], scale=4) for pair in looked)
+    return {"text_to_image": strip([(box(f"\"{prompt[:13]}\n{prompt[13:]}\"", (245, 245, 235)), "your words"),
+                                    (box("text encoder\n(transformer)"), "words to vectors"),
+                                    (box("U-Net\n(20 steps from\nnoise)"), "listens to the\nwords at each place"),
+                                    (scene, "the scene")]),
+            "captioning": strip([(scene, "a scene"), (box("captioner\n(CNN + GRU)"), "looks, then writes"),
+                                 (first, f"looking for\n\"{looked[0][0]}\""),
+                                 (second, f"looking for\n\"{looked[1][0]}\""),
+                                 (box(f"\"{text[:14]}\n{text[14:]}\"", (245, 245, 235)), "its caption")])}
+
+
 def photo_figures() -> dict:
     photo = api.load_image(ROOT / "examples" / "chelsea.png").convert("RGB")
     crop = photo.crop((photo.width // 2 - 64, photo.height // 2 - 64, photo.width // 2 + 64, photo.height // 2 + 64))
@@ -117,7 +135,7 @@ def figures(out: str | Path | None = None) -> dict:
     folder = Path(out or ROOT / "docs" / "figures")
     folder.mkdir(parents=True, exist_ok=True)
     made = {"generate": generate_figure(), "interpolate": interpolate_figure(), "likelihood": likelihood_figure(),
-            **photo_figures()}
+            **text_figures(), **photo_figures()}
     paths = {}
     for tab, image in made.items():
         paths[tab] = folder / f"{tab}.png"

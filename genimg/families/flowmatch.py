@@ -73,7 +73,7 @@ class FlowUNet(nn.Module):
 
     def __init__(self, width: int = 16, num_classes: int = 10, emb: int = 128):
         super().__init__()
-        self.num_classes, self.z_dim = num_classes, 28 * 28
+        self.num_classes, self.image_shape, self.z_dim = num_classes, (1, 28, 28), 28 * 28
         self.config = {"width": width, "num_classes": num_classes, "emb": emb}
         c1, c2, c3 = width, 2 * width, 4 * width
         self.emb_dim = emb
@@ -97,6 +97,12 @@ class FlowUNet(nn.Module):
             c = self.class_emb(labels)
         return self.time_mlp(time_embedding(t, self.emb_dim)) + c
 
+    def null_condition(self, labels):
+        """"No class", in the form of `labels`: index num_classes, or all-zero class weights."""
+        if labels.dtype.is_floating_point:
+            return torch.zeros_like(labels)
+        return torch.full_like(labels, self.num_classes)
+
     def forward(self, x, t, labels=None):
         emb = self.embed(t, labels)
         h1 = self.down1(self.stem(x), emb)
@@ -114,17 +120,15 @@ class FlowUNet(nn.Module):
             return self(x, t, labels)
         if guidance == 0.0:
             return self(x, t, None)
-        null = torch.full((x.shape[0],), self.num_classes, dtype=torch.long, device=x.device)
-        if labels.dtype.is_floating_point:
-            null = F.one_hot(null, self.num_classes + 1)[:, :self.num_classes].float()  # all-zero weights
+        null = self.null_condition(labels)
         v_cond, v_uncond = self(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, null])).chunk(2)
         return v_uncond + guidance * (v_cond - v_uncond)
 
     @torch.no_grad()
     def trajectory(self, z, labels=None, steps: int = 20, guidance: float = 2.0, sampler: str = "euler"):
         """Integrate from the noise z (N, 784) to images. Yields (t, x_t, guess of the final image) before each
-        step and once at t=1; images in [-1, 1], shape (N, 1, 28, 28)."""
-        x = z.view(-1, 1, 28, 28)
+        step and once at t=1; images in [-1, 1], shape (N, *image_shape)."""
+        x = z.view(-1, *self.image_shape)
         times = torch.linspace(0, 1, steps + 1).tolist()
         for t, t_next in zip(times[:-1], times[1:]):
             v = self.velocity(x, t, labels, guidance)
@@ -150,7 +154,7 @@ class FlowUNet(nn.Module):
         step is taken `jumps` times, going back to t with fresh noise in between, which lets the fill and the
         known pixels settle on each other. Returns images in [0, 1]."""
         x1 = known * 2 - 1
-        noise = z.view(-1, 1, 28, 28)
+        noise = z.view(-1, *self.image_shape)
         x = noise.clone()
         times = torch.linspace(0, 1, steps + 1).tolist()
         for t, t_next in zip(times[:-1], times[1:]):
@@ -175,8 +179,7 @@ class FlowMatchingTrainer(Trainer):
         self.ema = family.build().to(device).eval().requires_grad_(False)
         self.ema.load_state_dict(self.model.state_dict())
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
-        self.num_classes = self.model.num_classes
-        self.sample_count, self.sample_columns = 8 * self.num_classes, self.num_classes
+        self.sample_count, self.sample_columns = self.grid_shape()
         self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), recipe["lr"], weight_decay=0.0)}
         self.modules = {"model": self.model, "ema": self.ema}
 
@@ -184,8 +187,7 @@ class FlowMatchingTrainer(Trainer):
 
     def step(self, x, labels, autocast):
         x1 = x.to(self.device) * 2 - 1
-        labels = labels.to(self.device).clone()
-        labels[torch.rand(len(labels), device=self.device) < self.recipe["label_dropout"]] = self.num_classes
+        labels = self.drop_condition(labels.to(self.device))
         x0 = torch.randn_like(x1)
         # Logit-normal times (Esser et al. 2024) spend the training on the middle of the path, where the
         # velocity is hardest to guess; the ends are nearly pure noise or nearly the image.
@@ -201,6 +203,16 @@ class FlowMatchingTrainer(Trainer):
         self.update_ema()
         return {"loss": loss.item()}
 
+    def grid_shape(self):
+        """(images, columns) of the progress grid: a column per class."""
+        return 8 * self.model.num_classes, self.model.num_classes
+
+    def drop_condition(self, labels):
+        """Some conditions replaced by "no condition", so the model also learns the unconditional velocity."""
+        dropped = torch.rand(len(labels), device=labels.device) < self.recipe["label_dropout"]
+        dropped = dropped.view(-1, *[1] * (labels.ndim - 1))  # class indices (N,) or word ids (N, words)
+        return torch.where(dropped, self.model.null_condition(labels), labels)
+
     @torch.no_grad()
     def update_ema(self):
         # Warm-up of the decay (as in Karras et al.): early on the average follows the fast-moving weights.
@@ -213,7 +225,7 @@ class FlowMatchingTrainer(Trainer):
         n = self.sample_count
         g = torch.Generator().manual_seed(SAMPLE_SEED)
         z = torch.randn(n, self.ema.z_dim, generator=g).to(self.device)
-        labels = (torch.arange(n) % self.num_classes).to(self.device)
+        labels = (torch.arange(n) % self.ema.num_classes).to(self.device)
         steps = 2 if self.recipe.get("dry_run") else 20  # a dry run checks the plumbing, not the pictures
         return self.ema.sample(z, labels, steps=steps, guidance=self.recipe["guidance"])
 
@@ -223,16 +235,22 @@ class FlowMatchingTrainer(Trainer):
     @torch.no_grad()
     def evaluate(self, data_set):
         """The flow-matching loss of the exported (EMA) model on 2,000 test images at fixed noise and times."""
-        g = torch.Generator().manual_seed(SAMPLE_SEED)
         x1 = datasets.to_float(data_set.test_images[:2000]) * 2 - 1
-        labels = data_set.test_labels[:2000].long()
+        return {"test_flow_matching_loss": self.test_loss(x1, data_set.test_labels[:2000].long(), batch=500)}
+
+    @torch.no_grad()
+    def test_loss(self, x1, conditions, batch):
+        """The EMA model's mean squared velocity error on images x1 in [-1, 1] under their conditions, at noise and
+        times fixed by SAMPLE_SEED (so runs compare)."""
+        g = torch.Generator().manual_seed(SAMPLE_SEED)
         x0 = torch.randn(x1.shape, generator=g)
         t = torch.sigmoid(torch.randn(len(x1), generator=g))
         xt = (1 - t[:, None, None, None]) * x0 + t[:, None, None, None] * x1
         losses = [F.mse_loss(self.ema(a.to(self.device), b.to(self.device), c.to(self.device)), d.to(self.device),
                              reduction="sum").item()
-                  for a, b, c, d in zip(xt.split(500), t.split(500), labels.split(500), (x1 - x0).split(500))]
-        return {"test_flow_matching_loss": round(sum(losses) / x1.numel(), 4)}
+                  for a, b, c, d in zip(xt.split(batch), t.split(batch), conditions.split(batch),
+                                        (x1 - x0).split(batch))]
+        return round(sum(losses) / x1.numel(), 4)
 
 
 # guidance: the scale the progress grids and the app's default use.

@@ -13,7 +13,9 @@ import types
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pydantic
+from PIL import Image, ImageDraw
 
 import genimg
 
@@ -363,3 +365,71 @@ def ode_controls():
     sampler = gr.Radio(["Euler", "Heun"], value="Euler", label="Sampler")
     return steps, guidance, sampler
 
+
+# ---- pictures shared by tabs ---------------------------------------------------------------------------------
+STRIP_SIDE = 112  # a 28x28 or 32x32 image in a step-through strip
+SNAPSHOTS = 8  # columns of a strip: the steps shown
+
+
+def labelled_strip(rows: list, times: list, row_names: list) -> Image.Image:
+    """Rows of small images (one column per time), zoomed to STRIP_SIDE pixels, with the time above each column and
+    a name per row (the Step through and Text to image tabs)."""
+    size, gap, left, top = STRIP_SIDE, 4, 96, 18
+    columns = len(times)
+    canvas = Image.new("RGB", (left + columns * (size + gap), top + len(rows) * (size + gap)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for c, t in enumerate(times):
+        draw.text((left + c * (size + gap) + 4, 3), f"t = {t:.2f}", fill="black")
+    for r, (images, name) in enumerate(zip(rows, row_names)):
+        y = top + r * (size + gap)
+        draw.text((4, y + size // 2 - 12), name, fill="black")
+        for c, image in enumerate(images):
+            canvas.paste(image.convert("RGB").resize((size, size), Image.NEAREST), (left + c * (size + gap), y))
+    return canvas
+
+
+def picked(count: int, total: int) -> list:
+    """`count` indices spread evenly over 0..total-1, first and last included."""
+    if total <= count:
+        return list(range(total))
+    return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
+
+
+def drawn_image(drawing, upload):
+    """The picture to read from a Sketchpad or an upload: an upload wins over the drawing; a drawing is its composite, or its layers over
+    its background when a client sent no composite."""
+    if upload is not None:
+        return upload
+    if not isinstance(drawing, dict):
+        raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
+    composite = drawing.get("composite")
+    if composite is None:
+        parts = [p for p in [drawing.get("background"), *(drawing.get("layers") or [])] if p is not None]
+        if not parts:
+            raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
+        composite = np.array(parts[0], dtype=np.float32)
+        for layer in parts[1:]:
+            layer = np.asarray(layer, dtype=np.float32)
+            if layer.shape[-1] == 4 and composite.shape == layer.shape:
+                alpha = layer[..., 3:] / 255
+                composite = composite * (1 - alpha) + layer * alpha
+                composite[..., 3:] = np.maximum(composite[..., 3:], layer[..., 3:])
+    composite = np.asarray(composite)
+    if composite.ndim == 3 and composite.shape[-1] == 4 and composite[..., 3].max() == 0:
+        raise gr.Error("The drawing is empty: draw a digit or a garment first.")
+    return composite.astype(np.uint8)
+
+
+def step_through_pictures(path: list, gif_zoom: int = 8) -> tuple:
+    """A path from noise (genimg.trajectory, genimg.text_trajectory) as (the strip of SNAPSHOTS steps, image above
+    and the guess of the end below, as a PNG file; an animation of every step, image and guess side by side, as a
+    GIF file)."""
+    shown = picked(SNAPSHOTS, len(path))
+    strip = labelled_strip([[path[i][1][0] for i in shown], [path[i][2][0] for i in shown]],
+                           [path[i][0] for i in shown], ["image x_t", "guess of the end"])
+    frames = [Image.fromarray(np.hstack([np.asarray(x[0].convert("L")), np.asarray(g[0].convert("L"))]))
+              for _, x, g in path]
+    gif_path = output_path(".gif")
+    genimg.save_gif(frames + [frames[-1]] * 6, gif_path, duration_ms=max(60, 1600 // len(frames)), scale=gif_zoom,
+                    bounce=False)
+    return save_png(strip), gif_path

@@ -1,11 +1,10 @@
 """Likelihood tab: how likely a normalizing flow finds any drawing or picture, among its test set's; and what
 likelihood does (not) know: the other dataset's images under the same flow."""
 import gradio as gr
-import numpy as np
 
 import genimg
 
-from .common import tab_figure, DATASET_CHOICES, gpu, save_png, queue, user_errors
+from .common import DATASET_CHOICES, drawn_image, gpu, queue, save_png, tab_figure, user_errors
 
 SUMMARY = """A normalizing flow can say exactly how likely a picture is under what it learned: fewer bits per pixel means
 "this looks like my training pictures". Draw a digit or upload a picture and see where it falls among real test
@@ -44,31 +43,6 @@ def flow_name(dataset_label) -> str:
     if not names:
         raise gr.Error(f"No normalizing flow is shipped for {dataset_label}.")
     return names[0]
-
-
-def drawn_image(drawing, upload):
-    """The picture to score: an upload wins over the drawing; a drawing is its composite, or its layers over
-    its background when a client sent no composite."""
-    if upload is not None:
-        return upload
-    if not isinstance(drawing, dict):
-        raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
-    composite = drawing.get("composite")
-    if composite is None:
-        parts = [p for p in [drawing.get("background"), *(drawing.get("layers") or [])] if p is not None]
-        if not parts:
-            raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
-        composite = np.array(parts[0], dtype=np.float32)
-        for layer in parts[1:]:
-            layer = np.asarray(layer, dtype=np.float32)
-            if layer.shape[-1] == 4 and composite.shape == layer.shape:
-                alpha = layer[..., 3:] / 255
-                composite = composite * (1 - alpha) + layer * alpha
-                composite[..., 3:] = np.maximum(composite[..., 3:], layer[..., 3:])
-    composite = np.asarray(composite)
-    if composite.ndim == 3 and composite.shape[-1] == 4 and composite[..., 3].max() == 0:
-        raise gr.Error("The drawing is empty: draw a digit or a garment first.")
-    return composite.astype(np.uint8)
 
 
 def comparison_figure(name, marker=None):

@@ -1,16 +1,10 @@
 """Step through tab: watch a flow-matching model turn noise into an image, step by step, with its guess of the end."""
 import gradio as gr
-import numpy as np
-from PIL import Image, ImageDraw
 
 import genimg
 
-from .common import (DATASET_CHOICES, ode_controls, EVERY_CLASS, class_choices, generator_families, gpu, output_path, save_png,
-                     queue, user_errors)
-
-ZOOM = 4  # 28x28 images shown at 112x112 in the strip
-GIF_ZOOM = 8
-SNAPSHOTS = 8  # columns of the strip: the steps shown
+from .common import (DATASET_CHOICES, EVERY_CLASS, class_choices, generator_families, gpu, ode_controls, queue,
+                     step_through_pictures, user_errors)
 
 SUMMARY = """The model starts from pure noise and, in a few small steps, pushes every pixel towards a picture. The top row
 shows the picture at each step; the bottom row shows where the model thinks it is heading, a blurry guess that
@@ -44,29 +38,6 @@ def ode_family_labels() -> list:
     return [label for label, entry in generator_families().items() if entry["ode_sampler"]]
 
 
-def labelled_strip(rows: list, times: list, row_names: list) -> Image.Image:
-    """Rows of 28x28 images (one column per time), zoomed, with the time above each column and a name per row."""
-    size, gap, left, top = 28 * ZOOM, 4, 96, 18
-    columns = len(times)
-    canvas = Image.new("RGB", (left + columns * (size + gap), top + len(rows) * (size + gap)), "white")
-    draw = ImageDraw.Draw(canvas)
-    for c, t in enumerate(times):
-        draw.text((left + c * (size + gap) + 4, 3), f"t = {t:.2f}", fill="black")
-    for r, (images, name) in enumerate(zip(rows, row_names)):
-        y = top + r * (size + gap)
-        draw.text((4, y + size // 2 - 12), name, fill="black")
-        for c, image in enumerate(images):
-            canvas.paste(image.convert("RGB").resize((size, size), Image.NEAREST), (left + c * (size + gap), y))
-    return canvas
-
-
-def picked(count: int, total: int) -> list:
-    """`count` indices spread evenly over 0..total-1, first and last included."""
-    if total <= count:
-        return list(range(total))
-    return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
-
-
 @gpu
 @user_errors
 def step_through(family_label, dataset_label, class_label, seed, steps, guidance, sampler):
@@ -93,18 +64,11 @@ def step_through(family_label, dataset_label, class_label, seed, steps, guidance
     seed = genimg.whole_number(seed, "seed", 0, genimg.MAX_SEED)
     label = seed % len(model.classes) if class_label in (None, "", EVERY_CLASS) else class_label
     path = genimg.trajectory(model, seed=seed, label=label, steps=steps, guidance=guidance, sampler=sampler)
-    shown = picked(SNAPSHOTS, len(path))
-    strip = labelled_strip([[path[i][1][0] for i in shown], [path[i][2][0] for i in shown]],
-                           [path[i][0] for i in shown], ["image x_t", "guess of the end"])
-    frames = [Image.fromarray(np.hstack([np.asarray(x[0].convert("L")), np.asarray(g[0].convert("L"))]))
-              for _, x, g in path]
-    gif_path = output_path(".gif")
-    genimg.save_gif(frames + [frames[-1]] * 6, gif_path, duration_ms=max(60, 1600 // len(frames)), scale=GIF_ZOOM,
-                    bounce=False)
+    strip_path, gif_path = step_through_pictures(path)
     name = model.classes[label] if isinstance(label, int) else label
     info = (f"**{model.name}**, class {name}, seed {seed}: {len(path) - 1} {sampler} steps, guidance "
             f"{float(guidance):g}. The animation: image (left) and guess (right) at every step.")
-    return save_png(strip), gif_path, info
+    return strip_path, gif_path, info
 
 
 def build_tab():
