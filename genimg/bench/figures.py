@@ -1,5 +1,6 @@
 """The picture on top of each tab: an annotated example, made by the shipped models themselves, of what the tab
 does, as a strip of panels joined by arrows (`python -m genimg.bench figures` writes docs/figures/<tab>.png)."""
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -98,14 +99,15 @@ def text_figures() -> dict:
     item_words = {word for item in api.SCENE_ITEMS for word in item.split()}
     looked = ([(word, weights) for word, weights in attention if word in item_words] + attention)[:2]
     first, second = (api.attention_strip(scene, [pair], scale=4) for pair in looked)
-    return {"text_to_image": strip([(box(f"\"{prompt[:13]}\n{prompt[13:]}\"", (245, 245, 235)), "your words"),
+    wrap = lambda text: "\n".join(textwrap.wrap(f'"{text}"', 16))  # noqa: E731
+    return {"text_to_image": strip([(box(wrap(prompt), (245, 245, 235)), "your words"),
                                     (box("text encoder\n(transformer)"), "words to vectors"),
                                     (box("U-Net\n(20 steps from\nnoise)"), "listens to the\nwords at each place"),
                                     (scene, "the scene")]),
             "captioning": strip([(scene, "a scene"), (box("captioner\n(CNN + GRU)"), "looks, then writes"),
                                  (first, f"looking for\n\"{looked[0][0]}\""),
                                  (second, f"looking for\n\"{looked[1][0]}\""),
-                                 (box(f"\"{text[:14]}\n{text[14:]}\"", (245, 245, 235)), "its caption")])}
+                                 (box(wrap(text), (245, 245, 235)), "its caption")])}
 
 
 def photo_figures() -> dict:

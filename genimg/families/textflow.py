@@ -67,22 +67,16 @@ class TextFlowUNet(FlowUNet):
     (velocity with guidance, trajectory, sample) and builds its own layers: hence nn.Module.__init__, not
     FlowUNet's."""
 
-    def __init__(self, width: int = 24, emb: int = 128, text_dim: int = 128, text_layers: int = 2,
-                 coords: bool = True):
+    def __init__(self, width: int = 24, emb: int = 128, text_dim: int = 128, text_layers: int = 2):
         nn.Module.__init__(self)
         self.image_shape, self.z_dim = (1, scenes.SIDE, scenes.SIDE), scenes.SIDE ** 2
-        self.config = {"width": width, "emb": emb, "text_dim": text_dim, "text_layers": text_layers, "coords": coords}
-        # coords: two more input channels holding each pixel's x and y (CoordConv, Liu et al. 2018). Convolutions
-        # alone barely know where on the canvas they are, and "left of" needs exactly that.
-        self.coords = coords
-        ramp = torch.linspace(-1, 1, scenes.SIDE)
-        self.register_buffer("grid", torch.stack(torch.meshgrid(ramp, ramp, indexing="xy"))[None], persistent=False)
+        self.config = {"width": width, "emb": emb, "text_dim": text_dim, "text_layers": text_layers}
         c1, c2, c3 = width, 2 * width, 4 * width
         self.emb_dim = emb
         self.text = TextEncoder(len(scenes.VOCAB), text_dim, text_layers, scenes.MAX_WORDS)
         self.time_mlp = nn.Sequential(nn.Linear(emb, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.text_emb = nn.Linear(text_dim, emb)
-        self.stem = nn.Conv2d(3 if coords else 1, c1, 3, padding=1)
+        self.stem = nn.Conv2d(1, c1, 3, padding=1)
         self.down1, self.pool1 = ResBlock(c1, c1, emb), nn.Conv2d(c1, c2, 3, stride=2, padding=1)
         self.down2, self.cross2 = ResBlock(c2, c2, emb), CrossAttention(c2, text_dim)
         self.pool2 = nn.Conv2d(c2, c3, 3, stride=2, padding=1)
@@ -102,8 +96,6 @@ class TextFlowUNet(FlowUNet):
             ids = torch.zeros(x.shape[0], scenes.MAX_WORDS, dtype=torch.long, device=x.device)
         summary, words, pad = self.text(ids)
         emb = self.time_mlp(time_embedding(t, self.emb_dim)) + self.text_emb(summary)
-        if self.coords:
-            x = torch.cat([x, self.grid.expand(x.shape[0], -1, -1, -1).to(x.dtype)], dim=1)
         h1 = self.down1(self.stem(x), emb)
         h2 = self.cross2(self.down2(self.pool1(h1), emb), words, pad)
         h = self.attn(self.cross3(self.mid1(self.pool2(h2), emb), words, pad))
@@ -141,7 +133,8 @@ class TextFlowTrainer(FlowMatchingTrainer):
     @torch.no_grad()
     def evaluate(self, data_set):
         """The flow-matching loss of the exported (EMA) model on 1,000 test scenes at fixed noise and times."""
-        images, specs = scenes.draw_scenes(data_set.test, 1000, seed=SAMPLE_SEED, held_out=None)
+        n = 20 if self.recipe.get("dry_run") else 1000  # a dry run checks the plumbing
+        images, specs = scenes.draw_scenes(data_set.test, n, seed=SAMPLE_SEED, held_out=None)
         ids = torch.stack([scenes.encode(scenes.canonical_caption(s)) for s in specs])
         return {"test_flow_matching_loss": self.test_loss(images * 2 - 1, ids, batch=250)}
 
@@ -153,8 +146,7 @@ RECIPES = {
 }
 
 FAMILIES = [
-    Family("textflow", "text-to-image", TextFlowUNet,
-           {"width": 24, "emb": 128, "text_dim": 128, "text_layers": 2, "coords": True},
+    Family("textflow", "text-to-image", TextFlowUNet, {"width": 24, "emb": 128, "text_dim": 128, "text_layers": 2},
            TextFlowTrainer, label="Text to image (flow matching)", ode_sampler=True,
            description="A flow-matching U-Net that reads a sentence (a small transformer, cross-attention) and "
                        "draws the scene it describes"),

@@ -95,7 +95,8 @@ def build_tab():
                 drawing = gr.Sketchpad(label="Draw a scene (one or two things)", type="numpy", image_mode="RGBA",
                                        canvas_size=(256, 256),
                                        brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14))
-                upload = gr.Image(label="...or upload a scene", type="filepath", sources=["upload", "clipboard"],
+                upload = gr.Image(label="...or upload a scene (used instead of the drawing)", type="filepath",
+                                  sources=["upload", "clipboard"],
                                   height=180)
                 counter = gr.State(0)
                 prompt = gr.Dropdown(genimg.EXAMPLE_PROMPTS, value=genimg.EXAMPLE_PROMPTS[0],
@@ -114,13 +115,9 @@ def build_tab():
             gr.Markdown(HOW_IT_WORKS)
         button.click(describe, [drawing, upload, beam], [caption, strip, seen], api_name="caption",
                      **queue("light"), show_progress="minimal", scroll_to_output=True)
-        # What was given last is what gets described: a taken or uploaded scene clears the drawing, a new stroke
-        # clears the upload.
         take.click(generated_scene, [prompt, counter], [upload, drawn_from], api_name="generated_scene",
                    **queue("light"), show_progress="minimal").then(
-            lambda k: (k + 1, None), counter, [counter, drawing], api_visibility="private", queue=False)
-        upload.upload(lambda: None, None, drawing, api_visibility="private", queue=False)
-        drawing.input(lambda: (None, ""), None, [upload, drawn_from], api_visibility="private", queue=False)
+            lambda k: k + 1, counter, counter, api_visibility="private", queue=False)
         examples = sorted(EXAMPLE_DIR.glob("*.png"))
         if examples:
             gr.Examples([[str(p)] for p in examples], inputs=[upload], label="Real test scenes (click one)")

@@ -115,7 +115,7 @@ def build_tab():
                 prompt = gr.Textbox(value=genimg.EXAMPLE_PROMPTS[0], label="Describe a scene", max_lines=1,
                                     max_length=genimg.MAX_PROMPT_CHARS)
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED)
-                n = gr.Slider(1, genimg.MAX_TEXT_IMAGES, value=16, step=1, label="Number of pictures")
+                n = gr.Slider(1, genimg.MAX_TEXT_IMAGES, value=12, step=1, label="Number of pictures")  # two rows of 6
                 steps, guidance, sampler = ode_controls()
                 button = gr.Button("Draw", variant="primary")
                 through = gr.Button("Step through the first one")
@@ -139,6 +139,6 @@ def build_tab():
                       show_progress="minimal")
         through.click(step_through_text, [prompt, seed, steps, guidance, sampler], [strip, gif],
                       api_name="text_step_through", **queue("light"), show_progress="minimal")
-        gr.Examples([[p, 0, 16, 20, 2.0, "Euler"] for p in genimg.EXAMPLE_PROMPTS], inputs=inputs,
+        gr.Examples([[p, 0, 12, 20, 2.0, "Euler"] for p in genimg.EXAMPLE_PROMPTS], inputs=inputs,
                     outputs=[gallery, info], fn=draw_from_text, run_on_click=True, cache_examples=False,
                     label="Examples (one click)")
