@@ -23,7 +23,7 @@ from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, mod
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS,
                       VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
 from .text import (MAX_BEAM, MAX_PROMPT_CHARS, MAX_TEXT_IMAGES, as_scene, caption, read_prompt, scene,
-                   text_to_image, text_trajectory)
+                   scene_image, text_to_image, text_trajectory)
 from .upscaling import (check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler,
                         upscaler_names)
 
@@ -39,7 +39,7 @@ __all__ = [
     # likelihood
     "log_likelihood", "likelihood_models", "test_percentile", "as_digit_image", "histogram_plot",
     # words and pictures (captioned scenes)
-    "text_to_image", "text_trajectory", "caption", "scene", "as_scene", "read_prompt", "canonical_caption", "is_held_out",
+    "text_to_image", "text_trajectory", "caption", "scene", "as_scene", "scene_image", "read_prompt", "canonical_caption", "is_held_out",
     "attention_strip", "EXAMPLE_PROMPTS", "SCENE_ITEMS", "MAX_PROMPT_CHARS", "MAX_TEXT_IMAGES", "MAX_BEAM",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",

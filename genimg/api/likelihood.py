@@ -36,6 +36,17 @@ def as_digit_image(image) -> Image.Image:
     return Image.fromarray(as_digit_bytes(image).numpy(), "L")
 
 
+def light_on_black(image: Image.Image) -> np.ndarray:
+    """A drawing as float grey levels 0-255, light ink on black as MNIST: transparency becomes white paper, and a
+    dark-on-light drawing (judged by its border) is inverted."""
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return 255 - gray if np.median(border) > 127 else gray  # dark strokes on a light page
+
+
 def as_digit_bytes(image) -> torch.Tensor:
     """An image (PIL, array or path) -> (28, 28) uint8, a light drawing on black as in MNIST.
 
@@ -49,14 +60,7 @@ def as_digit_bytes(image) -> torch.Tensor:
     image = photos.open_image(image, "The image", task="score")
     if image.mode == "L" and image.size == (28, 28):
         return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
-    if image.mode in ("RGBA", "LA", "P"):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 127:  # dark strokes on a light page
-        gray = 255 - gray
+    gray = light_on_black(image)
     ink = gray > 30
     if not ink.any():
         raise ValueError("The image is blank: draw or upload a digit or a garment.")

@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import photos, registry, scenes
+from .. import imaging, photos, registry, scenes
 from .generation import _from_signed, ode_precision, ode_settings
+from .likelihood import light_on_black
 from .models import MAX_SEED, Model, load, whole_number
 
 MAX_PROMPT_CHARS = 200
@@ -65,7 +66,7 @@ def text_to_image(prompt: str, n: int = 16, seed: int = 0, steps: int | None = N
     net, z, ids, sampling, scene, precision = _text_sampling(prompt, n, seed, steps, guidance, sampler, model)
     with torch.no_grad(), precision:
         images = net.sample(z, ids, **sampling).cpu()
-    return [Image.fromarray((x[0].numpy() * 255).round().astype(np.uint8), "L") for x in images], scene
+    return imaging.to_pil(images), scene
 
 
 def text_trajectory(prompt: str, seed: int = 0, steps: int | None = None, guidance: float | None = None,
@@ -86,14 +87,7 @@ def as_scene(image) -> torch.Tensor:
     of a big drawing are brightened so the darkest ink is white."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
-    image = photos.open_image(image, "The image", task="caption")
-    if image.mode in ("RGBA", "LA", "P"):
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 127:  # dark strokes on a light page
-        gray = 255 - gray
+    gray = light_on_black(photos.open_image(image, "The image", task="caption"))
     if (gray > 30).sum() == 0:
         raise ValueError("The image is blank: draw or upload a scene of digits or garments on a plain background.")
     h, w = gray.shape
@@ -124,7 +118,8 @@ def caption(image, beam_width: int = 1, model=None) -> tuple:
 
 
 def scene_image(scene_tensor: torch.Tensor) -> Image.Image:
-    return Image.fromarray((scene_tensor.squeeze().numpy() * 255).round().astype(np.uint8), "L")
+    """A (1, 32, 32) or (32, 32) scene in [0, 1] -> a grayscale PIL image."""
+    return imaging.to_pil(scene_tensor.reshape(1, 1, *scene_tensor.shape[-2:]))[0]
 
 
 _scene_items = {}

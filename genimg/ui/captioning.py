@@ -63,8 +63,7 @@ def describe(drawing, upload, beam_width):
     """
     image = drawn_image(drawing, upload)
     text, attention = genimg.caption(image, beam_width=beam_width)
-    seen = genimg.as_scene(image)
-    seen_image = Image.fromarray((seen[0].numpy() * 255).round().astype("uint8"), "L")
+    seen_image = genimg.scene_image(genimg.as_scene(image))
     strip = genimg.attention_strip(seen_image, attention, scale=ZOOM)
     return (f"## {text}", save_png(strip),
             save_png(seen_image.resize((32 * ZOOM, 32 * ZOOM), Image.Resampling.NEAREST)))
