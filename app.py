@@ -7,7 +7,7 @@ import gradio as gr
 
 import genimg
 from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues, start_sweeper
-from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image,
+from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image, train,
                        trajectory, upscale)
 
 INTRO = """# genimg
@@ -44,8 +44,8 @@ def build_demo() -> gr.Blocks:
         if note:
             gr.Markdown(note)
         with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight (no "..." menu)
-            generate.build_tab()
-            interpolate.build_tab()
+            generate_menus = generate.build_tab()
+            interpolate_menus = interpolate.build_tab()
             compare.build_tab()
             trajectory.build_tab()
             likelihood.build_tab()
@@ -54,6 +54,8 @@ def build_demo() -> gr.Blocks:
             upscale.build_tab()
             inpaint.build_tab()
             style.build_tab()
+            train.build_tab(targets=[generate_menus, interpolate_menus])
+        demo.unload(train.forget_session)
     check_inputs(demo)
     share_queues(demo)
     heavy_in_background(demo)
@@ -77,11 +79,16 @@ def main(argv=None):
     parser.add_argument("--keep-minutes", type=float, default=float(os.environ.get("GENIMG_KEEP_MINUTES", 20)),
                         help="delete uploads and results this long after they were made (default 20; "
                              "$GENIMG_KEEP_MINUTES), so a server that runs for weeks does not fill its disk")
+    parser.add_argument("--data", default=None,
+                        help="where MNIST and Fashion-MNIST are, for the Train tab (default $GENIMG_DATA, then "
+                             "/usr/share/datasets, then a torchvision download on first use)")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the endpoints as MCP tools (default: served at /gradio_api/mcp/)")
     args = parser.parse_args(argv)
     if args.checkpoints:
         genimg.set_checkpoint_dir(args.checkpoints)
+    if args.data:
+        os.environ["GENIMG_DATA"] = args.data  # where genimg's data loader looks after an explicit path
     if args.vgg_weights or args.no_vgg_download:
         genimg.set_vgg_weights(args.vgg_weights, download=False if args.no_vgg_download else None)
     for name, entry in genimg.models().items():

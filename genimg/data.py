@@ -165,7 +165,9 @@ def _to_dataset(name, spec, arrays, source) -> Dataset:
 
 
 def to_float(images_uint8: torch.Tensor) -> torch.Tensor:
-    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float in [0, 1]."""
+    """(N, 28, 28) uint8 -> (N, 1, 28, 28) float in [0, 1]; colour (N, H, W, 3) -> (N, 3, H, W)."""
+    if images_uint8.ndim == 4:
+        return images_uint8.permute(0, 3, 1, 2).float().div_(255)
     return images_uint8.unsqueeze(1).float().div_(255)
 
 
@@ -175,3 +177,106 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     with gzip.open(path, "wb") as f:
         f.write(header + array.tobytes())
+
+
+# ---- a person's own images (the training lab) -------------------------------------------------------------
+MIN_OWN_IMAGES, MAX_OWN_IMAGES = 16, 2000
+MAX_OWN_BYTES = 200 * 2**20  # all files together, zip contents unpacked
+MAX_OWN_PIXELS = 4096 * 4096  # one image: anything bigger is a photo to shrink first
+MAX_OWN_TOTAL_PIXELS = 500 * 2**20  # all images together (decoding them is the slow part)
+OWN_COLOURS = ("auto", "grayscale", "colour")
+
+
+def own_images(files, side: int = 28, colour: str = "auto") -> Dataset:
+    """Image files (paths; a .zip of them counts as its images) -> a Dataset of side x side images, grey (N, S, S) or
+    colour (N, S, S, 3) uint8, each centre-cropped to a square and shrunk; transparency becomes white. colour
+    "auto" keeps grey images grey and colour ones colour, and refuses a mix (say which to use).
+
+    ValueError with a message for the person for: no files, too few or too many images, something that is not an
+    image, a zip nested in a zip or folders more than one deep, a zip that unpacks to too much (a zip bomb), an
+    image over MAX_OWN_PIXELS, animated images."""
+    import io
+    import zipfile
+
+    from PIL import Image, ImageOps
+
+    from . import photos
+    if colour not in OWN_COLOURS:
+        raise ValueError(f"Colour is one of {', '.join(OWN_COLOURS)}, not {colour!r}.")
+    if isinstance(files, (str, os.PathLike)):
+        files = [files]
+    if not files:
+        raise ValueError(f"Give {MIN_OWN_IMAGES} to {MAX_OWN_IMAGES} image files, or a .zip of them.")
+    entries, total_bytes = [], 0  # (name, bytes)
+    for file in files:
+        path = Path(file)
+        if not path.is_file():
+            raise ValueError(f"No file at {path}.")
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                members = [m for m in archive.infolist() if not m.is_dir()
+                           and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith(".")]
+                if len(members) > MAX_OWN_IMAGES:
+                    raise ValueError(f"{path.name} holds {len(members)} files; at most {MAX_OWN_IMAGES} images.")
+                for member in members:
+                    depth = len(Path(member.filename).parts) - 1
+                    if depth > 1:
+                        raise ValueError(f"{path.name}: {member.filename} is {depth} folders deep; put the images "
+                                         f"at the top of the zip or in one folder.")
+                    if member.filename.lower().endswith(".zip"):
+                        raise ValueError(f"{path.name} holds another zip ({member.filename}); unpack it first.")
+                    total_bytes += member.file_size
+                    if total_bytes > MAX_OWN_BYTES:
+                        raise ValueError(f"{path.name} unpacks to more than {MAX_OWN_BYTES / 2**20:.0f} MB; at most "
+                                         f"that for all images together.")
+                    entries.append((f"{path.name}/{member.filename}", archive.read(member)))
+        else:
+            total_bytes += path.stat().st_size
+            if total_bytes > MAX_OWN_BYTES:
+                raise ValueError(f"The files come to more than {MAX_OWN_BYTES / 2**20:.0f} MB; at most that.")
+            entries.append((path.name, path.read_bytes()))
+        if len(entries) > MAX_OWN_IMAGES:
+            raise ValueError(f"{len(entries)} images or more; at most {MAX_OWN_IMAGES}.")
+    if len(entries) < MIN_OWN_IMAGES:
+        raise ValueError(f"{len(entries)} image{'s' if len(entries) != 1 else ''} given; a model needs at least "
+                         f"{MIN_OWN_IMAGES} to learn from (up to {MAX_OWN_IMAGES}).")
+
+    images, modes, pixels = [], [], 0
+    for name, raw in entries:
+        try:
+            photos.check_header(raw, f"{name}", task="train on")
+            image = Image.open(io.BytesIO(raw))
+        except ValueError as error:
+            raise ValueError(f"{error} Every file must be an image (PNG, JPEG, ...).") from None
+        if image.width * image.height > MAX_OWN_PIXELS:
+            raise ValueError(f"{name} is {image.width}x{image.height}; the lab takes images of at most "
+                             f"{MAX_OWN_PIXELS / 1e6:.0f} megapixels (shrink it first).")
+        pixels += image.width * image.height
+        if pixels > MAX_OWN_TOTAL_PIXELS:
+            raise ValueError(f"The images come to more than {MAX_OWN_TOTAL_PIXELS / 1e6:.0f} megapixels together; "
+                             f"shrink them or give fewer.")
+        grey = image.mode in ("1", "L", "LA", "I", "I;16", "F") or (
+            image.mode == "P" and all(r == g == b for r, g, b in zip(*[iter(image.getpalette() or [])] * 3)))
+        modes.append("grayscale" if grey else "colour")
+        try:
+            image.draft("RGB", (4 * side, 4 * side))  # a JPEG decodes at a fraction of its size: much faster
+            image = ImageOps.exif_transpose(image)
+            if image.mode in ("RGBA", "LA", "P", "PA"):
+                rgba = image.convert("RGBA")
+                image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            image = ImageOps.fit(image.convert("RGB"), (side, side), Image.LANCZOS)
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ValueError(f"{name} is truncated or corrupt ({error}).") from None
+        images.append(np.asarray(image))
+    if colour == "auto":
+        if len(set(modes)) > 1:
+            raise ValueError(f"{modes.count('colour')} images are in colour and {modes.count('grayscale')} in "
+                             f"grayscale: choose Colour or Grayscale, and the lab converts them all.")
+        colour = modes[0]
+    array = np.stack(images)
+    if colour == "grayscale":
+        array = np.asarray([np.asarray(Image.fromarray(a).convert("L")) for a in array])
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    labels = torch.zeros(len(tensor), dtype=torch.long)
+    return Dataset("your images", [], tensor, labels, tensor[:256], labels[:256],
+                   f"{len(tensor)} images of your own ({colour}, {side}x{side})")

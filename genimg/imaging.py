@@ -7,8 +7,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 
 def to_pil(images: torch.Tensor) -> list:
-    """(N, 1, H, W) floats in [0, 1] -> list of grayscale PIL images."""
+    """(N, 1, H, W) floats in [0, 1] -> list of grayscale PIL images ((N, 3, H, W) -> colour ones)."""
     array = (images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).cpu().numpy())
+    if array.shape[1] == 3:
+        return [Image.fromarray(a.transpose(1, 2, 0), "RGB") for a in array]
     return [Image.fromarray(a[0], "L") for a in array]
 
 
@@ -26,22 +28,25 @@ def _font(size: int):
 
 def grid(images: list, columns: int | None = None, scale: int = 1, captions: list | None = None,
          pad: int = 2, background: int = 0) -> Image.Image:
-    """Tile images in rows; optional caption under each (the caption band is drawn white on dark)."""
+    """Tile images in rows (a colour grid when any image has colour); optional caption under each (the caption
+    band is drawn white on dark)."""
     n = len(images)
     columns = columns or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
     w, h = images[0].size
     w, h = w * scale, h * scale
     caption_h = 14 if captions else 0
-    canvas = Image.new("L", (columns * (w + pad) + pad, rows * (h + caption_h + pad) + pad), background)
+    mode = "RGB" if any(image.mode == "RGB" for image in images) else "L"
+    canvas = Image.new(mode, (columns * (w + pad) + pad, rows * (h + caption_h + pad) + pad),
+                       background if mode == "L" else (background,) * 3)
     draw = ImageDraw.Draw(canvas)
     font = _font(10)
     for i, image in enumerate(images):
         x = pad + (i % columns) * (w + pad)
         y = pad + (i // columns) * (h + caption_h + pad)
-        canvas.paste(image.convert("L").resize((w, h), Image.NEAREST), (x, y))
+        canvas.paste(image.convert(mode).resize((w, h), Image.NEAREST), (x, y))
         if captions:
-            draw.text((x + 1, y + h + 1), captions[i], fill=255, font=font)
+            draw.text((x + 1, y + h + 1), captions[i], fill=255 if mode == "L" else (255,) * 3, font=font)
     return canvas
 
 

@@ -189,9 +189,10 @@ def loss_vgg(spec, device):
 
 
 def learning_rate(trainer, step, total):
-    """A short warm-up, then cosine decay to zero; constant for trainers that ask for it (GANs: the EMA smooths)."""
+    """A short warm-up, then cosine decay to zero; constant for trainers that ask for it (GANs: the EMA smooths) and
+    for runs whose length is a time, not a number of steps (the training lab's)."""
     lr = trainer.recipe["lr"]
-    if trainer.constant_lr:
+    if trainer.recipe.get("constant_lr", trainer.constant_lr):
         return lr
     warmup = max(1, total // 20)
     if step < warmup:
@@ -201,6 +202,58 @@ def learning_rate(trainer, step, total):
 
 # ----------------------------------------------------------------------------------------------
 # The loop
+
+
+def run_steps(trainer, batches, start: int, total: int, seed: int, rank: int, autocast, history: dict,
+              log_every: int):
+    """Steps start .. total-1 of a run, one at a time: the learning rate, the batch (a pure function of the step),
+    the trainer's step; every log_every steps the mean losses go into history, with the warning when a GAN's
+    discriminator wins outright. Yields (steps done, this step's losses). train() and the training lab
+    (genimg.train_live) both run their steps here, and stop by no longer asking."""
+    window = {}
+    collapse_after = trainer.recipe.get("collapse_check_after", COLLAPSE_CHECK_AFTER)
+    for step in range(start, total):
+        seed_everything(seed, step, rank)
+        lr = learning_rate(trainer, step, total)
+        for optimizer in trainer.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group.get("lr_scale", 1.0)
+        x, labels = batches(step)
+        trainer.current_step = step
+        losses = trainer.step(x, labels, autocast)
+        for k, v in losses.items():
+            window.setdefault(k, []).append(v)
+        done = step + 1
+        if done % log_every == 0 or done == total:
+            for k, values in window.items():
+                history.setdefault(k, []).append([done, float(np.mean(values))])
+            if trainer.watch_collapse and done >= collapse_after and np.mean(window["loss_d"]) < 0.05:
+                warn("discriminator loss has fallen to about 0: it wins outright and the generator gets no "
+                     "useful gradient. Training has likely collapsed; resume from an earlier state or lower the lr.",
+                     history, done)
+            window = {}
+        yield done, losses
+
+
+def progress_samples(trainer, history: dict, real_diversity: float | None, done: int):
+    """The fixed-seed progress images (on the CPU, in [0, 1]) or None; for GANs their diversity against the real
+    data's goes into history, with the mode-collapse warning when it falls below half."""
+    images = trainer.samples()
+    if images is None:
+        return None
+    images = images.float().cpu()
+    if real_diversity is not None:
+        ratio = diversity(images * 2 - 1) / real_diversity
+        history.setdefault("diversity", []).append([done, ratio])
+        if done >= trainer.recipe.get("collapse_check_after", COLLAPSE_CHECK_AFTER) and ratio < 0.5:
+            warn(f"sample diversity fell to {ratio:.2f} of the real data's: the generator is collapsing "
+                 f"onto a few outputs (mode collapse).", history, done)
+    return images
+
+
+def loss_curves(history: dict) -> dict:
+    """The logged losses of a run's history (not its warnings, diversity or validation scores)."""
+    return {k: v for k, v in history.items() if k not in ("warnings", "diversity") and not k.startswith("val_")}
 
 
 def diversity(images: torch.Tensor) -> float:
@@ -332,45 +385,18 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
     real_diversity = (diversity(datasets.to_float(data_set.test_images[:64]) * 2 - 1)
                       if trainer.watch_collapse else None)
     progress = Progress(total, start, enabled=is_main and not quiet)
-    window, t0 = {}, time.time() - elapsed
-    for step in range(start, total):
-        seed_everything(seed, step, rank)
-        lr = learning_rate(trainer, step, total)
-        for optimizer in trainer.optimizers.values():
-            for group in optimizer.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
-        x, labels = batches(step)
-        trainer.current_step = step
-        losses = trainer.step(x, labels, autocast)
-        for k, v in losses.items():
-            window.setdefault(k, []).append(v)
-        done = step + 1
-        if done % log_every == 0 or done == total:
-            for k, values in window.items():
-                history.setdefault(k, []).append([done, float(np.mean(values))])
-            if trainer.watch_collapse and done >= COLLAPSE_CHECK_AFTER and np.mean(window["loss_d"]) < 0.05:
-                warn("discriminator loss has fallen to about 0: it wins outright and the generator gets no "
-                     "useful gradient. Training has likely collapsed; resume from an earlier state or lower the lr.",
-                     history, done)
-            window = {}
+    t0 = time.time() - elapsed
+    for done, losses in run_steps(trainer, batches, start, total, seed, rank, autocast, history, log_every):
         progress.update(done, losses)
         if is_main and (done % sample_every == 0 or done == total):
-            images = trainer.samples()
+            images = progress_samples(trainer, history, real_diversity, done)
             if images is not None:
-                picture = imaging.grid(imaging.to_pil(images.cpu()), columns=trainer.sample_columns, scale=2)
+                picture = imaging.grid(imaging.to_pil(images), columns=trainer.sample_columns, scale=2)
                 picture.save(run_dir / f"samples_{done:06d}.png")
                 picture.save(run_dir / "samples.png")
-                if real_diversity is not None:
-                    ratio = diversity(images.cpu() * 2 - 1) / real_diversity
-                    history.setdefault("diversity", []).append([done, ratio])
-                    if done >= COLLAPSE_CHECK_AFTER and ratio < 0.5:
-                        warn(f"sample diversity fell to {ratio:.2f} of the real data's: the generator is collapsing "
-                             f"onto a few outputs (mode collapse).", history, done)
             for key, value in trainer.validate(data_set, run_dir, done).items():
                 history.setdefault(key, []).append([done, value])
-            curves = {k: v for k, v in history.items()
-                      if k not in ("warnings", "diversity") and not k.startswith("val_")}
-            imaging.line_plot(curves, title=f"{name}: training losses").save(run_dir / "loss.png")
+            imaging.line_plot(loss_curves(history), title=f"{name}: training losses").save(run_dir / "loss.png")
         if is_main and (done % save_every == 0 or done == total):
             save_state(state_path, trainer, done, history, time.time() - t0, meta)
     progress.close()

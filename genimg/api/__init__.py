@@ -17,8 +17,11 @@ from .generation import (DEFAULT_GUIDANCE, DEFAULT_ODE_STEPS, GENERATOR_KINDS, M
                          MAX_ODE_STEPS, MAX_STEPS, MAX_TEMPERATURE, MAX_TRUNCATION, MIN_GRID, MIN_STEPS,
                          MIN_TRUNCATION, SAMPLERS, classify, generate, interpolate, manifold, trajectory)
 from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_percentile
+from .lab import (BATCH_SIZES as LAB_BATCH_SIZES, LAB, LAB_DATASETS, LAB_SIDES, MAX_LR as LAB_MAX_LR,
+                  MAX_SECONDS as LAB_MAX_SECONDS, MIN_LR as LAB_MIN_LR, MIN_SECONDS as LAB_MIN_SECONDS, LiveUpdate,
+                  lab_data, lab_recipe, train_live)
 from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
-from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, load, models, real_number,
+from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, forget, load, models, real_number,
                      set_checkpoint_dir, whole_number)
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS,
                       VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
@@ -29,7 +32,7 @@ from .upscaling import (check_image_file, load_image, measure_upscale, upscale, 
 
 __all__ = [
     # models
-    "models", "load", "find", "find_kind", "Model", "set_checkpoint_dir", "checkpoint_dir",
+    "models", "load", "forget", "find", "find_kind", "Model", "set_checkpoint_dir", "checkpoint_dir",
     "CheckpointError", "MAX_SEED", "whole_number", "real_number",
     # generation
     "generate", "interpolate", "manifold", "classify", "class_names", "grid", "save_gif", "GENERATOR_KINDS",
@@ -41,6 +44,9 @@ __all__ = [
     # words and pictures (captioned scenes)
     "text_to_image", "text_trajectory", "caption", "scene", "as_scene", "scene_image", "read_prompt", "canonical_caption", "is_held_out",
     "attention_strip", "EXAMPLE_PROMPTS", "SCENE_ITEMS", "MAX_PROMPT_CHARS", "MAX_TEXT_IMAGES", "MAX_BEAM",
+    # the training lab
+    "train_live", "LiveUpdate", "lab_recipe", "lab_data", "LAB", "LAB_DATASETS", "LAB_SIDES", "LAB_MIN_SECONDS",
+    "LAB_MAX_SECONDS", "LAB_MIN_LR", "LAB_MAX_LR", "LAB_BATCH_SIZES",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     "check_image_file",

@@ -42,7 +42,8 @@ class Model:
 
     @property
     def conditional(self) -> bool:
-        return self.kind == "conditional-generator"
+        """Takes a class: the conditional family, unless trained without classes (the lab's flow matching)."""
+        return self.kind == "conditional-generator" and getattr(self.module, "num_classes", 1) != 0
 
     @property
     def z_dim(self) -> int:
@@ -70,17 +71,25 @@ def checkpoint_dir() -> Path:
 
 
 def load(name: str) -> Model:
-    """Load (once, then from cache) the checkpoint `name`; CheckpointError (a ValueError) says what is wrong."""
+    """Load (once, then from cache) the checkpoint `name`, or the checkpoint file at a path ending in .safetensors
+    (one trained with genimg.train_live); CheckpointError (a ValueError) says what is wrong."""
     if isinstance(name, Model):
         return name
+    if isinstance(name, Path):
+        name = str(name)
     if not isinstance(name, str) or not name:
         raise ValueError(f"A model name is a string such as 'dcgan-mnist', not {name!r}.")
+    folder, stem = _checkpoint_dir, name
+    if name.endswith(".safetensors"):
+        folder, stem = Path(name).parent, Path(name).stem
+        if not Path(name).is_file():
+            raise ValueError(f"No checkpoint at {name} (a model trained in the lab is deleted with its session).")
     with _lock:
         if name not in _cache:
-            if not (_checkpoint_dir / f"{name}.json").exists() and not (_checkpoint_dir / f"{name}.safetensors").exists():
+            if not (folder / f"{stem}.json").exists() and not (folder / f"{stem}.safetensors").exists():
                 raise ValueError(f"No model named {name!r} in {_checkpoint_dir}; the shipped models: "
                                  f"{', '.join(registry.RELEASES)}.")
-            state, card = checkpoints.load(_checkpoint_dir, name)
+            state, card = checkpoints.load(folder, stem)
             if card["family"] not in registry.FAMILIES:
                 raise checkpoints.CheckpointError(f"{name}: unknown family {card['family']!r} in its card.")
             record = registry.FAMILIES[card["family"]]
@@ -94,8 +103,14 @@ def load(name: str) -> Model:
                 # instead of 1.08 (one pass, 2 threads, a CPU without bfloat16; the same output to 3e-7).
                 module.to(memory_format=torch.channels_last)
             classes = card.get("classes") or DATASETS.get(card["dataset"], {}).get("classes", [])
-            _cache[name] = Model(name, card["family"], card["dataset"], list(classes), card, module)
+            _cache[name] = Model(stem, card["family"], card["dataset"], list(classes), card, module)
         return _cache[name]
+
+
+def forget(name: str) -> None:
+    """Drop a loaded checkpoint from the cache (the lab does, when it deletes a session's checkpoint)."""
+    with _lock:
+        _cache.pop(str(name), None)
 
 
 def models(check: bool = True) -> dict:

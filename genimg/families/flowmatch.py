@@ -66,26 +66,27 @@ class Attention(nn.Module):
 
 
 class FlowUNet(nn.Module):
-    """(x_t, t, class) -> velocity, for 1x28x28 images in [-1, 1]: 28 -> 14 -> 7 and back, with skips.
+    """(x_t, t, class) -> velocity, for 1x28x28 images in [-1, 1]: 28 -> 14 -> 7 and back, with skips (the training
+    lab's: 28 or 32 px, grey or colour, and num_classes=0 for no classes).
 
     The latent code of an image is its starting noise, flattened (z_dim = 784): `sample` integrates the ODE from
     it, so the same code and settings always give the same image, and codes can be interpolated like a GAN's."""
 
-    def __init__(self, width: int = 16, num_classes: int = 10, emb: int = 128):
+    def __init__(self, width: int = 16, num_classes: int = 10, emb: int = 128, channels: int = 1, side: int = 28):
         super().__init__()
-        self.num_classes, self.image_shape, self.z_dim = num_classes, (1, 28, 28), 28 * 28
-        self.config = {"width": width, "num_classes": num_classes, "emb": emb}
+        self.num_classes, self.image_shape, self.z_dim = num_classes, (channels, side, side), channels * side ** 2
+        self.config = {"width": width, "num_classes": num_classes, "emb": emb, "channels": channels, "side": side}
         c1, c2, c3 = width, 2 * width, 4 * width
         self.emb_dim = emb
         self.time_mlp = nn.Sequential(nn.Linear(emb, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.class_emb = nn.Embedding(num_classes + 1, emb)  # index num_classes: no class (for guidance)
-        self.stem = nn.Conv2d(1, c1, 3, padding=1)
+        self.stem = nn.Conv2d(channels, c1, 3, padding=1)
         self.down1, self.pool1 = ResBlock(c1, c1, emb), nn.Conv2d(c1, c2, 3, stride=2, padding=1)
         self.down2, self.pool2 = ResBlock(c2, c2, emb), nn.Conv2d(c2, c3, 3, stride=2, padding=1)
         self.mid1, self.attn, self.mid2 = ResBlock(c3, c3, emb), Attention(c3), ResBlock(c3, c3, emb)
         self.unpool2, self.up2 = nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), ResBlock(2 * c2, c2, emb)
         self.unpool1, self.up1 = nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), ResBlock(2 * c1, c1, emb)
-        self.head = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, 1, 3, padding=1))
+        self.head = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, channels, 3, padding=1))
 
     def embed(self, t, labels):
         """labels: class indices (N,) where num_classes means "no class", or class weights (N, num_classes)."""
@@ -175,19 +176,24 @@ class FlowMatchingTrainer(Trainer):
 
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
-        self.model = family.build().to(device)
-        self.ema = family.build().to(device).eval().requires_grad_(False)
+        self.model = self.build_model().to(device)
+        self.ema = family.build(self.model.config).to(device).eval().requires_grad_(False)
         self.ema.load_state_dict(self.model.state_dict())
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
+        self.conditional = self.model.config.get("num_classes") != 0  # classes or sentences; the lab's have neither
         self.sample_count, self.sample_columns = self.grid_shape()
         self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), recipe["lr"], weight_decay=0.0)}
         self.modules = {"model": self.model, "ema": self.ema}
 
     load_data = staticmethod(digit_batches)
 
+    def build_model(self):
+        """The network to train, untrained: the family's shipped configuration (the recipe's on top: the lab's)."""
+        return self.family.build(self.recipe.get("config"))
+
     def step(self, x, labels, autocast):
         x1 = x.to(self.device) * 2 - 1
-        labels = self.drop_condition(labels.to(self.device))
+        labels = self.drop_condition(labels.to(self.device)) if self.conditional else None
         x0 = torch.randn_like(x1)
         # Logit-normal times (Esser et al. 2024) spend the training on the middle of the path, where the
         # velocity is hardest to guess; the ends are nearly pure noise or nearly the image.
@@ -204,8 +210,8 @@ class FlowMatchingTrainer(Trainer):
         return {"loss": loss.item()}
 
     def grid_shape(self):
-        """(images, columns) of the progress grid: a column per class."""
-        return 8 * self.model.num_classes, self.model.num_classes
+        """(images, columns) of the progress grid: a column per class (8 x 8 without classes)."""
+        return (8 * self.model.num_classes, self.model.num_classes) if self.model.num_classes else (64, 8)
 
     def drop_condition(self, labels):
         """Some conditions replaced by "no condition", so the model also learns the unconditional velocity."""
@@ -225,8 +231,9 @@ class FlowMatchingTrainer(Trainer):
         n = self.sample_count
         g = torch.Generator().manual_seed(SAMPLE_SEED)
         z = torch.randn(n, self.ema.z_dim, generator=g).to(self.device)
-        labels = (torch.arange(n) % self.ema.num_classes).to(self.device)
-        steps = 2 if self.recipe.get("dry_run") else 20  # a dry run checks the plumbing, not the pictures
+        labels = (torch.arange(n) % self.ema.num_classes).to(self.device) if self.ema.num_classes else None
+        # A dry run checks the plumbing, not the pictures; the lab draws often, so it takes fewer steps.
+        steps = 2 if self.recipe.get("dry_run") else self.recipe.get("sample_steps", 20)
         return self.ema.sample(z, labels, steps=steps, guidance=self.recipe["guidance"])
 
     def export(self, quick=False):
@@ -236,7 +243,10 @@ class FlowMatchingTrainer(Trainer):
     def evaluate(self, data_set):
         """The flow-matching loss of the exported (EMA) model on 2,000 test images at fixed noise and times."""
         x1 = datasets.to_float(data_set.test_images[:2000]) * 2 - 1
-        return {"test_flow_matching_loss": self.test_loss(x1, data_set.test_labels[:2000].long(), batch=500)}
+        labels = data_set.test_labels[:2000].long()
+        if not self.conditional:
+            labels = torch.zeros_like(labels)  # index num_classes = 0: no class
+        return {"test_flow_matching_loss": self.test_loss(x1, labels, batch=500)}
 
     @torch.no_grad()
     def test_loss(self, x1, conditions, batch):
@@ -260,7 +270,7 @@ RECIPES = {
 }
 
 FAMILIES = [
-    Family("flowmatch", "conditional-generator", FlowUNet, {"width": 16, "num_classes": 10, "emb": 128},
+    Family("flowmatch", "conditional-generator", FlowUNet, {"width": 16, "num_classes": 10, "emb": 128, "channels": 1, "side": 28},
            FlowMatchingTrainer, label="Flow matching", ode_sampler=True,
            description="Flow matching (rectified flow): a class-conditional U-Net turns noise into an image in a "
                        "few ODE steps, with classifier-free guidance"),

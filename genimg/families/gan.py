@@ -1,4 +1,5 @@
-"""DCGAN and its class-conditional variant for 28x28 grayscale images.
+"""DCGAN and its class-conditional variant for 28x28 grayscale images (and, in the training lab, 28 or 32 px in
+grey or colour).
 
 One family, two configurations: `num_classes=0` is the plain DCGAN (Radford et al. 2016);
 `num_classes>0` adds class-conditional batch norm in the generator and a projection
@@ -43,23 +44,25 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class Generator(nn.Module):
-    """z (and a label) -> 1x28x28 image in [-1, 1]: 7x7 -> 14x14 -> 28x28 with transposed convolutions."""
+    """z (and a label) -> channels x side x side image in [-1, 1]: side/4 -> side/2 -> side with transposed
+    convolutions (7 -> 14 -> 28 for the data sets)."""
 
-    def __init__(self, z_dim: int = 64, width: int = 32, num_classes: int = 0):
+    def __init__(self, z_dim: int = 64, width: int = 32, num_classes: int = 0, channels: int = 1, side: int = 28):
         super().__init__()
-        self.z_dim, self.num_classes = z_dim, num_classes
-        self.config = {"z_dim": z_dim, "width": width, "num_classes": num_classes}
+        self.z_dim, self.num_classes, self.start = z_dim, num_classes, side // 4
+        self.config = {"z_dim": z_dim, "width": width, "num_classes": num_classes, "channels": channels,
+                       "side": side}
         c4, c2, c1 = 4 * width, 2 * width, width
-        self.project = nn.Linear(z_dim, c4 * 7 * 7, bias=False)
+        self.project = nn.Linear(z_dim, c4 * self.start ** 2, bias=False)
         self.bn0 = ConditionalBatchNorm2d(c4, num_classes)
         self.up1 = nn.ConvTranspose2d(c4, c2, 4, stride=2, padding=1, bias=False)
         self.bn1 = ConditionalBatchNorm2d(c2, num_classes)
         self.up2 = nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1, bias=False)
         self.bn2 = ConditionalBatchNorm2d(c1, num_classes)
-        self.to_image = nn.Conv2d(c1, 1, 3, padding=1)
+        self.to_image = nn.Conv2d(c1, channels, 3, padding=1)
 
     def forward(self, z, labels=None):
-        x = self.project(z).view(z.shape[0], -1, 7, 7)
+        x = self.project(z).view(z.shape[0], -1, self.start, self.start)
         x = torch.relu(self.bn0(x, labels))
         x = torch.relu(self.bn1(self.up1(x), labels))
         x = torch.relu(self.bn2(self.up2(x), labels))
@@ -71,18 +74,20 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """1x28x28 image (and a label) -> realness score; spectral norm on every layer."""
+    """channels x side x side image (and a label) -> realness score; spectral norm on every layer unless turned off
+    (the training lab lets a class see what it prevents)."""
 
-    def __init__(self, width: int = 32, num_classes: int = 0):
+    def __init__(self, width: int = 32, num_classes: int = 0, channels: int = 1, spectral: bool = True):
         super().__init__()
         self.num_classes = num_classes
         act = nn.LeakyReLU(0.2)
+        norm = spectral_norm if spectral else (lambda layer: layer)
         self.features = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, width, 4, stride=2, padding=1)), act,              # 14x14
-            spectral_norm(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)), act,      # 7x7
-            spectral_norm(nn.Conv2d(2 * width, 4 * width, 3, padding=1)), act,
+            norm(nn.Conv2d(channels, width, 4, stride=2, padding=1)), act,              # 14x14
+            norm(nn.Conv2d(width, 2 * width, 4, stride=2, padding=1)), act,             # 7x7
+            norm(nn.Conv2d(2 * width, 4 * width, 3, padding=1)), act,
         )
-        self.score = spectral_norm(nn.Linear(4 * width, 1))
+        self.score = norm(nn.Linear(4 * width, 1))
         if num_classes:
             # Projection discriminator: score += <embed(label), features>.
             self.embed = spectral_norm(nn.Embedding(num_classes, 4 * width))
@@ -102,8 +107,29 @@ class Discriminator(nn.Module):
 
 
 
+# The losses a recipe (or the training lab) can choose. Hinge is what the shipped models use. "non-saturating" is
+# Goodfellow et al.'s practical loss; "minimax" is their original game, whose generator gets almost no gradient
+# while the discriminator easily rejects its images: the lab offers it so a class can watch that happen.
+GAN_LOSSES = ("hinge", "non-saturating", "minimax")
+
+
+def discriminator_loss(real_score, fake_score, loss: str):
+    if loss == "hinge":
+        return F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+    return F.softplus(-real_score).mean() + F.softplus(fake_score).mean()  # -log D(x) - log(1 - D(G(z)))
+
+
+def generator_loss(fake_score, loss: str):
+    if loss == "hinge":
+        return -fake_score.mean()
+    if loss == "non-saturating":
+        return F.softplus(-fake_score).mean()  # -log D(G(z))
+    return -F.softplus(fake_score).mean()  # log(1 - D(G(z))), minimised
+
+
 class GANTrainer(Trainer):
-    """Hinge loss, spectral-norm discriminator, EMA of the generator's weights."""
+    """Hinge loss (or the recipe's `loss`), spectral-norm discriminator (unless `spectral_norm` is False), EMA of
+    the generator's weights."""
 
     watch_collapse = True
     constant_lr = True
@@ -111,13 +137,15 @@ class GANTrainer(Trainer):
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
         spec = recipe
-        num_classes = family.full_config()["num_classes"]
+        config = family.full_config(spec.get("config"))  # the training lab's runs put theirs in the recipe
+        num_classes = config["num_classes"]
         self.conditional = num_classes > 0
         if self.conditional:
             self.sample_count, self.sample_columns = 8 * num_classes, num_classes  # a column per class
-        self.generator = family.build().to(device)
-        self.discriminator = Discriminator(spec["disc_width"], num_classes).to(device)
-        self.ema = family.build().to(device).eval()
+        self.generator = family.build(config).to(device)
+        self.discriminator = Discriminator(spec["disc_width"], num_classes, config["channels"],
+                                           spec.get("spectral_norm", True)).to(device)
+        self.ema = family.build(config).to(device).eval()
         self.ema.load_state_dict(self.generator.state_dict())
         self.ema.requires_grad_(False)
         if world > 1:
@@ -146,7 +174,7 @@ class GANTrainer(Trainer):
             else:
                 scores, aux_d = self.discriminator(both), torch.zeros(())
             real_score, fake_score = scores.float().split(len(x))
-            loss_d = F.relu(1 - real_score).mean() + F.relu(1 + fake_score).mean()
+            loss_d = discriminator_loss(real_score, fake_score, self.recipe.get("loss", "hinge"))
         opt_d.zero_grad(set_to_none=True)
         (loss_d + aux * aux_d).backward()
         opt_d.step()
@@ -159,7 +187,7 @@ class GANTrainer(Trainer):
                 aux_g = F.cross_entropy(class_logits.float(), labels)
             else:
                 fake_score, aux_g = disc(fake), torch.zeros(())
-            loss_g = -fake_score.float().mean()
+            loss_g = generator_loss(fake_score.float(), self.recipe.get("loss", "hinge"))
         opt_g.zero_grad(set_to_none=True)
         (loss_g + aux * aux_g).backward()
         opt_g.step()
@@ -174,6 +202,8 @@ class GANTrainer(Trainer):
     @torch.no_grad()
     def update_ema(self):
         decay = self.recipe["ema_decay"]
+        if self.recipe.get("ema_warmup"):  # short runs (the lab's): early on the average follows the generator
+            decay = min(decay, (1 + self.current_step) / (10 + self.current_step))
         generator = unwrap(self.generator)
         for ema_p, p in zip(self.ema.parameters(), generator.parameters()):
             ema_p.lerp_(p.detach(), 1 - decay)
@@ -227,10 +257,12 @@ RECIPES = {
 }
 
 FAMILIES = [
-    Family("dcgan", "generator", Generator, {"z_dim": 64, "width": 32, "num_classes": 0}, GANTrainer,
+    Family("dcgan", "generator", Generator, {"z_dim": 64, "width": 32, "num_classes": 0, "channels": 1, "side": 28},
+           GANTrainer,
            label="DCGAN", latent_knob="truncation",
            description="DCGAN: a generator trained against a spectral-norm discriminator with the hinge loss"),
-    Family("cgan", "conditional-generator", Generator, {"z_dim": 64, "width": 32, "num_classes": 10}, GANTrainer,
+    Family("cgan", "conditional-generator", Generator, {"z_dim": 64, "width": 32, "num_classes": 10, "channels": 1, "side": 28},
+           GANTrainer,
            label="Conditional GAN", latent_knob="truncation",
            description="Conditional GAN: class-conditional batch norm, projection discriminator with an auxiliary "
                        "classifier"),

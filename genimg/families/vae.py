@@ -1,4 +1,5 @@
-"""Convolutional variational autoencoder (Kingma & Welling 2014) for 28x28 grayscale images.
+"""Convolutional variational autoencoder (Kingma & Welling 2014) for 28x28 grayscale images (and, in the training
+lab, 28 or 32 px in grey or colour).
 
 With `z_dim=2` the latent space is a plane, and decoding a grid of points on it draws the
 "manifold map" the app shows. This room: the network, its loss, its trainer, its recipes and family records.
@@ -14,20 +15,22 @@ from ..training import SAMPLE_SEED, digit_batches
 
 
 class VAE(nn.Module):
-    def __init__(self, z_dim: int = 16, width: int = 32):
+    def __init__(self, z_dim: int = 16, width: int = 32, channels: int = 1, side: int = 28):
         super().__init__()
-        self.z_dim = z_dim
-        self.config = {"z_dim": z_dim, "width": width}
+        self.z_dim, self.start = z_dim, side // 4
+        self.config = {"z_dim": z_dim, "width": width, "channels": channels, "side": side}
+        cells = self.start ** 2
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),              # 14x14
+            nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),       # 14x14
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),      # 7x7
-            nn.Flatten(), nn.Linear(2 * width * 49, 256), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * cells, 256), nn.LeakyReLU(0.2),
             nn.Linear(256, 2 * z_dim),
         )
-        self.decoder_in = nn.Sequential(nn.Linear(z_dim, 256), nn.ReLU(), nn.Linear(256, 2 * width * 49), nn.ReLU())
+        self.decoder_in = nn.Sequential(nn.Linear(z_dim, 256), nn.ReLU(), nn.Linear(256, 2 * width * cells),
+                                        nn.ReLU())
         self.decoder = nn.Sequential(
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.ReLU(),     # 14x14
-            nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1),                        # 28x28 logits
+            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1),                 # 28x28 logits
         )
         self.width = width
 
@@ -37,7 +40,7 @@ class VAE(nn.Module):
         return mean, logvar.clamp(-12, 8)
 
     def decode_logits(self, z):
-        return self.decoder(self.decoder_in(z).view(z.shape[0], 2 * self.width, 7, 7))
+        return self.decoder(self.decoder_in(z).view(z.shape[0], 2 * self.width, self.start, self.start))
 
     def decode(self, z):
         """z -> image in [0, 1] (the Bernoulli means)."""
@@ -66,7 +69,7 @@ class VAETrainer(Trainer):
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
         spec = recipe
-        self.model = family.build().to(device)
+        self.model = family.build(spec.get("config")).to(device)  # the training lab's runs bring a config
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
         self.optimizers = {"opt": torch.optim.Adam(self.model.parameters(), spec["lr"], betas=spec["betas"])}
         self.modules = {"model": self.model}
@@ -109,9 +112,9 @@ RECIPES = {
 }
 
 FAMILIES = [
-    Family("vae", "generator", VAE, {"z_dim": 16, "width": 32}, VAETrainer, label="VAE",
+    Family("vae", "generator", VAE, {"z_dim": 16, "width": 32, "channels": 1, "side": 28}, VAETrainer, label="VAE",
            latent_knob="temperature", description="Convolutional VAE with a 16-D latent"),
-    Family("vae2d", "generator", VAE, {"z_dim": 2, "width": 32}, VAETrainer, label="VAE (2-D latent)",
+    Family("vae2d", "generator", VAE, {"z_dim": 2, "width": 32, "channels": 1, "side": 28}, VAETrainer, label="VAE (2-D latent)",
            latent_knob="temperature", latent_map=True,
            description="Convolutional VAE with a 2-D latent (the manifold map)"),
 ]

@@ -1,5 +1,6 @@
 """What every tab shares: choices shown to people, mapped to checkpoint names, and errors shown as toasts."""
 import concurrent.futures
+import contextlib
 import contextvars
 import ctypes
 import functools
@@ -31,6 +32,8 @@ except ImportError:  # `spaces` not installed: the same no-op, used as @gpu or @
 DATASET_CHOICES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist"}
 EVERY_CLASS = "(one of each)"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "genimg"
+LAB_ROOT = Path(tempfile.gettempdir()) / "genimg-lab"  # a folder per browser session, deleted when it closes
+LAB_KEEP_SECONDS = 6 * 3600  # and swept after this, should a session end without saying so
 FIGURES_DIR = Path(__file__).resolve().parents[2] / "docs" / "figures"  # `python -m genimg.bench figures` makes them
 
 
@@ -61,8 +64,25 @@ def generator_entry(family_label: str) -> dict:
     return families[family_label]
 
 
+def lab_checkpoint(dataset_value) -> str | None:
+    """The checkpoint a Dataset menu's value names when it is a model trained in the Train tab (a file under
+    LAB_ROOT; only that browser's menus offer it), else None."""
+    if not isinstance(dataset_value, str) or not dataset_value.endswith(".safetensors"):
+        return None
+    path = Path(dataset_value).resolve()
+    return str(path) if LAB_ROOT.resolve() in path.parents else None
+
+
 def checkpoint_name(family_label: str, dataset_label: str) -> str:
+    """The checkpoint of a (Model, Dataset) choice: a shipped one, or the path of one trained in the Train tab."""
     entry = generator_entry(family_label)
+    trained = lab_checkpoint(dataset_label)
+    if trained:
+        model = genimg.load(trained)
+        if model.family != entry["family"]:
+            raise gr.Error(f"The model trained in the Train tab is a {model.record.label}: choose that as the Model, "
+                           f"or another Dataset.")
+        return trained
     if dataset_label not in DATASET_CHOICES:
         raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(DATASET_CHOICES)}.")
     return genimg.find(entry["family"], DATASET_CHOICES[dataset_label]).name
@@ -70,19 +90,32 @@ def checkpoint_name(family_label: str, dataset_label: str) -> str:
 
 def user_errors(fn):
     """Turn the API's ValueErrors (bad input, unavailable model) into a gr.Error the person can read. These are
-    people's mistakes, not the server's: the log gets no traceback for them (other exceptions keep theirs)."""
+    people's mistakes, not the server's: the log gets no traceback for them (other exceptions keep theirs).
+    A generator (a streaming event) stays one, with the same treatment of what it raises while it runs."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def steps(*args, **kwargs):
+            with _readable_errors():
+                yield from fn(*args, **kwargs)
+        return steps
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
+        with _readable_errors():
             return fn(*args, **kwargs)
-        except gr.Error as error:
-            error.print_exception = False
-            raise
-        except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _readable_errors():
+    try:
+        yield
+    except gr.Error as error:
+        error.print_exception = False
+        raise
+    except ValueError as error:
+        raise gr.Error(str(error), print_exception=False) from None
 
 
 # ---- scheduling ------------------------------------------------------------------------------------------
@@ -93,6 +126,7 @@ QUEUES = {
     "light": 2,  # digits and garments: generate, interpolate, manifold, step through, likelihood, inpaint samples
     "heavy": 1,  # about a second of both cores each: compare, upscale, inpaint a photo, style presets; in order
     "optimise": 1,  # tens of seconds each: painting in the style of an image of one's own
+    "train": 1,  # the training lab: a run of seconds to minutes takes both cores; the others wait their turn
 }
 
 
@@ -116,6 +150,7 @@ def share_queues(demo: gr.Blocks) -> None:
 # inherit it), so the kernel gives light events the cores first and heavy ones everything that is left.
 # A dedicated pool, because a thread cannot take its priority back and gradio reuses its worker threads.
 BACKGROUND_NICE = 10
+BACKGROUND_QUEUES = ("heavy", "optimise", "train")
 _background = None
 
 
@@ -131,7 +166,7 @@ def in_background(fn):
     global _background
     if _background is None:
         _background = concurrent.futures.ThreadPoolExecutor(
-            max_workers=sum(QUEUES[name] for name in ("heavy", "optimise")), thread_name_prefix="genimg-background",
+            max_workers=sum(QUEUES[name] for name in BACKGROUND_QUEUES), thread_name_prefix="genimg-background",
             initializer=_lower_priority)
     pool = _background
     if inspect.isgeneratorfunction(fn):
@@ -154,10 +189,10 @@ def in_background(fn):
 
 
 def heavy_in_background(demo: gr.Blocks) -> None:
-    """Every event of the heavy and optimise groups runs at lower priority (see in_background)."""
+    """Every event of the heavy, optimise and train groups runs at lower priority (see in_background)."""
     wrapped = {}
     for block_fn in demo.fns.values():
-        if block_fn.concurrency_id in ("heavy", "optimise") and block_fn.fn is not None:
+        if block_fn.concurrency_id in BACKGROUND_QUEUES and block_fn.fn is not None:
             if block_fn.fn not in wrapped:
                 wrapped[block_fn.fn] = in_background(block_fn.fn)
             block_fn.fn = wrapped[block_fn.fn]
@@ -338,6 +373,7 @@ def start_sweeper(demo: gr.Blocks, keep_seconds: float) -> threading.Thread:
             time.sleep(min(60.0, keep_seconds / 4))
             sweep(OUTPUT_DIR, min(OUTPUT_KEEP_SECONDS, keep_seconds))
             sweep(Path(demo.GRADIO_CACHE), keep_seconds, keep())
+            sweep(LAB_ROOT, LAB_KEEP_SECONDS)
             release_free_memory()
 
     thread = threading.Thread(target=loop, name="genimg-sweeper", daemon=True)

@@ -4,7 +4,7 @@ import gradio as gr
 import genimg
 
 from .common import (ode_controls, tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
-                     generator_entry, generator_families, gpu, output_path, queue, user_errors)
+                     generator_entry, generator_families, gpu, lab_checkpoint, output_path, queue, user_errors)
 
 SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
 draws new ones from random numbers (the seed). Pick a model and press Generate: a second network says under each
@@ -115,7 +115,7 @@ def manifold_map(dataset_label, size):
 def controls_for(family_label, dataset_label):
     """Show the controls that apply to the chosen model (class, truncation, temperature, ODE steps, manifold map)."""
     entry = generator_entry(family_label)
-    conditional = entry["kind"] == "conditional-generator"
+    conditional = entry["kind"] == "conditional-generator" and not lab_checkpoint(dataset_label)
     return (gr.update(visible=conditional, choices=class_choices(dataset_label, genimg.class_names), value=EVERY_CLASS),
             gr.update(visible=entry["latent_knob"] == "truncation"),
             gr.update(visible=entry["latent_knob"] == "temperature", value=entry["default_temperature"]),
@@ -177,3 +177,4 @@ def build_tab():
         for control in (family, dataset):
             control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],
                            api_visibility="private")
+    return family, dataset

@@ -4,7 +4,7 @@ import gradio as gr
 import genimg
 
 from .common import (tab_figure, DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
-                     output_path, queue, user_errors)
+                     lab_checkpoint, output_path, queue, user_errors)
 
 GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
 
@@ -67,7 +67,7 @@ def example_rows() -> list:
 
 def classes_for(family_label, dataset_label):
     names = genimg.class_names(DATASET_CHOICES.get(dataset_label, "fashion-mnist"))
-    visible = generator_entry(family_label)["kind"] == "conditional-generator"
+    visible = generator_entry(family_label)["kind"] == "conditional-generator" and not lab_checkpoint(dataset_label)
     return (gr.update(choices=names, value=names[0], visible=visible),
             gr.update(choices=names, value=names[-1], visible=visible))
 
@@ -106,3 +106,4 @@ def build_tab():
                     run_on_click=True, cache_examples=False, label="Examples (one click)")
         for control in (family, dataset):
             control.change(classes_for, [family, dataset], [class_a, class_b], api_visibility="private")
+    return family, dataset
