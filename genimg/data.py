@@ -206,7 +206,7 @@ def own_images(files, side: int = 28, colour: str = "auto") -> Dataset:
     if isinstance(files, (str, os.PathLike)):
         files = [files]
     if not files:
-        raise ValueError(f"Give {MIN_OWN_IMAGES} to {MAX_OWN_IMAGES} image files, or a .zip of them.")
+        raise ValueError(f"Give {MIN_OWN_IMAGES} to {MAX_OWN_IMAGES:,} image files, or a .zip of them.")
     entries, total_bytes = [], 0  # (name, bytes)
     for file in files:
         path = Path(file)
@@ -217,7 +217,8 @@ def own_images(files, side: int = 28, colour: str = "auto") -> Dataset:
                 members = [m for m in archive.infolist() if not m.is_dir()
                            and not m.filename.startswith("__MACOSX/") and not Path(m.filename).name.startswith(".")]
                 if len(members) > MAX_OWN_IMAGES:
-                    raise ValueError(f"{path.name} holds {len(members)} files; at most {MAX_OWN_IMAGES} images.")
+                    raise ValueError(f"{path.name} holds {len(members):,} files; at most {MAX_OWN_IMAGES:,} "
+                                     f"images.")
                 for member in members:
                     depth = len(Path(member.filename).parts) - 1
                     if depth > 1:
@@ -236,10 +237,10 @@ def own_images(files, side: int = 28, colour: str = "auto") -> Dataset:
                 raise ValueError(f"The files come to more than {MAX_OWN_BYTES / 2**20:.0f} MB; at most that.")
             entries.append((path.name, path.read_bytes()))
         if len(entries) > MAX_OWN_IMAGES:
-            raise ValueError(f"{len(entries)} images or more; at most {MAX_OWN_IMAGES}.")
+            raise ValueError(f"{len(entries):,} images or more; at most {MAX_OWN_IMAGES:,}.")
     if len(entries) < MIN_OWN_IMAGES:
         raise ValueError(f"{len(entries)} image{'s' if len(entries) != 1 else ''} given; a model needs at least "
-                         f"{MIN_OWN_IMAGES} to learn from (up to {MAX_OWN_IMAGES}).")
+                         f"{MIN_OWN_IMAGES} to learn from (up to {MAX_OWN_IMAGES:,}).")
 
     images, modes, pixels = [], [], 0
     for name, raw in entries:

@@ -114,6 +114,9 @@ def line_plot(series: dict, title: str = "", size=(640, 360)) -> Image.Image:
         colour = colours[i % len(colours)]
         if len(values) > 1:
             draw.line([to_px(x, y) for x, y in values], fill=colour, width=2)
+        elif values:  # one point so far: a dot, so a curve that has just begun shows
+            px, py = to_px(*values[0])
+            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
         draw.text((left + 10 + 130 * i, top + 4), name, fill=colour, font=font)
     return image
 

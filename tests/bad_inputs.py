@@ -136,8 +136,18 @@ def plan(params: list, every_parameter: bool) -> list:
     if every_parameter:
         return [(i, name) for i in range(len(params)) for name in names]
     images = [i for i, (_, component, _) in enumerate(params) if component in FILE_COMPONENTS]
+    if not images:  # a file where a number or a word goes is refused alike whatever the file: two of them suffice
+        names = list(VALUES) + FILES_FOR_OTHER_PARAMETERS
     return [(images[k % len(images)] if name in FILE_NAMES and images else k % len(params), name)
             for k, name in enumerate(names)]
+
+
+FILES_FOR_OTHER_PARAMETERS = ["text.png", "black-12000.png"]
+
+
+def planned_calls(params: list) -> int:
+    """How many calls plan(params, every_parameter=False) makes."""
+    return len(plan(params, every_parameter=False))
 
 
 FILE_COMPONENTS = ("Image", "Imageeditor", "Uploadbutton")

@@ -88,7 +88,7 @@ def test_bad_uploads_get_a_message_naming_the_problem(colour_pictures, tmp_path)
         "folders deep": [str(tmp_path / "nested.zip")],
         "another zip": [str(tmp_path / "zips.zip")],
         "megapixels": colour_pictures + [str(tmp_path / "huge.png")],
-        "at most 2000": [str(tmp_path / "many.zip")],
+        "at most 2,000": [str(tmp_path / "many.zip")],
     }
     (tmp_path / "notes.txt").write_text("not a picture")
     with zipfile.ZipFile(tmp_path / "nested.zip", "w") as archive:
@@ -103,7 +103,7 @@ def test_bad_uploads_get_a_message_naming_the_problem(colour_pictures, tmp_path)
     for message, files in cases.items():
         with pytest.raises(ValueError, match=message):
             datasets.own_images(files, 28, "auto")
-    with pytest.raises(ValueError, match="Give 16 to 2000"):
+    with pytest.raises(ValueError, match="Give 16 to 2,000"):
         datasets.own_images([], 28)
 
 

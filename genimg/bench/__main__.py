@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|text|load|figures|docs`.
+"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|text|lab|load|figures|docs`.
 
 quality: Fréchet distance in each dataset's classifier feature space on 10,000 samples, printed
          beside two references computed the same way (real train vs real test: the floor; real test
@@ -19,6 +19,9 @@ likelihood: the normalizing flows' bits/dim on both test sets (their own and the
 text:    words and pictures on the captioned scenes: the captioner's exact-match and BLEU-4 on test scenes and on
          held-out pairs; the share of test prompts the text-to-image model draws as asked (read back by the
          captioner, and item by item by the classifiers); one caption's and 16 pictures' time.
+lab:     the training lab: runs of 30, 60 and 120 s of each lab family on MNIST, scored by Fréchet distance beside
+         the floor and the blurred reference, with their grids in one figure; and /generate's latency while a run
+         trains in the app.
 load:    the app under a busy public link (127.0.0.1 only): each endpoint alone, then users x requests of the
          app's mix, a burst, and optionally a soak; latency per endpoint, failures, queue positions, memory, disk.
 figures: the annotated example on top of each tab, made by the shipped models (docs/figures/<tab>.png).
@@ -26,6 +29,7 @@ docs:    docs/results.md (every measured figure, per kind of model) and README's
          the cards of the released models (what the other commands' --update-cards put there).
 """
 import argparse
+import sys
 from pathlib import Path
 
 from .. import api, photos
@@ -35,6 +39,7 @@ from .figures import figures
 from .generation import quality, speed
 from .likelihood import likelihood
 from .load import load
+from .lab import quality as lab_quality, responsiveness as lab_responsiveness
 from .inpaint import inpaint_quality, inpaint_speed
 from .style import style_grid, style_quality, style_speed
 from .text import text
@@ -107,13 +112,22 @@ def parser() -> argparse.ArgumentParser:
     ld.add_argument("--keep-minutes", type=float, help="the app's --keep-minutes (how long results are kept)")
     ld.add_argument("--repeats", type=int, default=5, help="timed runs of each endpoint alone")
     ld.add_argument("--json", help="also write the results to this JSON file")
+    lb = sub.add_parser("lab", help="the training lab: FD of runs of 30, 60, 120 s; /generate's latency during one")
+    lb.add_argument("--data", help="folder with MNIST (as train.py --data)")
+    lb.add_argument("--families", nargs="+", help="lab families to run (default: all)")
+    lb.add_argument("--seconds", type=float, nargs="+", default=[30, 60, 120], help="time budgets (default 30 60 120)")
+    lb.add_argument("--n", type=int, default=5000, help="samples per run scored (default 5000)")
+    lb.add_argument("--figure", help="write the grids of every run as one PNG here")
+    lb.add_argument("--responsiveness", action="store_true",
+                    help="also /generate's latency alone and during a 60 s run (the app in a subprocess)")
+    lb.add_argument("--json", help="also write the results to this JSON file")
     f = sub.add_parser("figures", help="the annotated example on top of each tab (docs/figures/<tab>.png)")
     f.add_argument("--out", help="folder to write to (default docs/figures)")
     d = sub.add_parser("docs", help="write docs/results.md and README's models list from the released models' cards")
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, tx, ld, f, d):
+    for p in (q, lk, s, r, n, t, tx, lb, ld, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -163,6 +177,12 @@ def main(argv=None):
     elif args.command == "text":
         text(args.data, args.n, n_prompts=args.prompts, repeats=args.repeats, update_cards=args.update_cards,
              out=args.json, examples=args.examples)
+    elif args.command == "lab":
+        results = {"quality": lab_quality(args.families, args.seconds, args.n, args.data, figure=args.figure),
+                   "command": " ".join(["python -m genimg.bench", *(argv or sys.argv[1:])])}
+        if args.responsiveness:
+            results["responsiveness"] = lab_responsiveness(args.data)
+        write_results(args.json, results)
     elif args.command == "load":
         load(args.users, args.requests, args.burst, args.soak, think=tuple(args.think), repeats=args.repeats,
              checkpoints=args.checkpoints, keep_minutes=args.keep_minutes, json_path=args.json)

@@ -496,6 +496,36 @@ def load_section(report: dict) -> list:
     return lines
 
 
+LAB_JSON = ROOT / "docs" / "lab.json"  # `python -m genimg.bench lab ... --json docs/lab.json` writes it
+
+
+def lab_section(report: dict) -> list:
+    """The training lab (genimg/bench/lab.py's report): what runs of each length reach, and the app meanwhile."""
+    quality = report.get("quality") or {}
+    lines = ["## The training lab", ""]
+    if quality.get("runs"):
+        lines += [f"Runs of the Train tab's models on MNIST (`genimg.train_live`, the tab's defaults, "
+                  f"{quality['threads']} threads), each scored on {quality['n_samples']:,} samples like the shipped "
+                  f"generators: Fréchet distance in the MNIST classifier's features; the floor (real train vs test) "
+                  f"is {num(quality['fd_floor_train_vs_test'], 3)}, test images blurred 3x3 "
+                  f"{num(quality['fd_blurred_test'], 3)}. The grids: [docs/lab.png](lab.png).", ""]
+        rows = [[registry.FAMILIES[family].label, f"{run['seconds']:g} s", f"{run['steps']:,}",
+                 num(run["steps_per_second"], 1), num(run["fd"], 3), num(run["fd_ratio_to_floor"], 1),
+                 num(run["fd_ratio_to_blurred"], 2)]
+                for family, runs in quality["runs"].items() for run in runs]
+        lines += table(["model", "time", "steps", "steps/s", "FD", "x floor", "x blurred"], rows, "llrrrrr") + [""]
+        lines += [f"Peak memory of the process over all runs: {quality['peak_memory_mb']} MB.", ""]
+    responsive = report.get("responsiveness")
+    if responsive:
+        lines += [f"The rest of the app while a run trains: `/generate` (64 pictures) took a median "
+                  f"{num(responsive['generate_alone_median_s'], 3)} s alone and "
+                  f"{num(responsive['generate_during_training_median_s'], 3)} s (p95 "
+                  f"{num(responsive['generate_during_training_p95_s'], 3)} s, {responsive['calls_during']} calls) "
+                  f"during a {responsive['train_seconds']:g} s DCGAN run.", ""]
+    lines += measured_by(("", report.get("command", "python -m genimg.bench lab")))
+    return lines
+
+
 def results_markdown(cards: dict, unavailable: dict) -> str:
     shown = lambda *kinds: [n for n in registry.releases(*kinds) if n in cards]  # noqa: E731
     try:
@@ -522,6 +552,8 @@ def results_markdown(cards: dict, unavailable: dict) -> str:
         names = shown(*kinds)
         if names:
             lines += section(names)
+    if LAB_JSON.is_file():
+        lines += lab_section(json.loads(LAB_JSON.read_text()))
     if LOAD_JSON.is_file():
         lines += load_section(json.loads(LOAD_JSON.read_text()))
     covered = {k for kinds, _ in sections for k in kinds}

@@ -46,6 +46,7 @@ COLOUR_CHOICES = {"Automatic": "auto", "Grayscale": "grayscale", "Colour": "colo
 # One Stop flag per browser session (its session hash): the Stop button sets it and the run ends at its next
 # step, still saving the checkpoint. Closing the tab cancels the run outright (gradio stops asking for updates).
 _stops: dict = {}
+_forgotten: set = set()  # sessions whose tab closed while their run was still saving: delete what it leaves
 _stops_lock = threading.Lock()
 
 
@@ -94,8 +95,8 @@ def train_model(family, data_label, files, side, colour_label, seconds, lr, batc
         loss: GAN only: "hinge", "non-saturating" or "minimax".
         seed: a whole number >= 0 (the same seed and settings start the same way).
     Yields:
-        the status (markdown), the sample grid (PNG), the loss curves (PNG), the checkpoint (at the end), and the
-        "use it" button's visibility.
+        the status (markdown), the sample grid (PNG), the loss curves (PNG), the checkpoint (at the end), the
+        "use it" button's visibility, and two notes the tab clears (the last "use it" and "stop" messages).
     """
     if data_label not in DATA_CHOICES:
         raise gr.Error(f"Data is one of {', '.join(DATA_CHOICES)}; got {data_label!r}.")
@@ -118,17 +119,21 @@ def train_model(family, data_label, files, side, colour_label, seconds, lr, batc
         run = genimg.train_live(family, data, seconds, lr=lr, batch_size=batch_size, seed=seed, out=folder,
                                 side=int(side) if own else None, colour=COLOUR_CHOICES[colour_label] if own else "auto",
                                 stop=stop, **knobs)
-        for update in run:
+        for k, update in enumerate(run):
             grid, plot = output_path(".png"), output_path(".png")
             update.grid.save(grid)
             update.loss_plot().save(plot)
             checkpoint = str(update.checkpoint) if update.done else None
             yield (_status(update, float(seconds), labels.get(family, family)), grid, plot, checkpoint,
-                   gr.update(visible=update.done), checkpoint)
+                   gr.update(visible=update.done), checkpoint, "", "" if k == 0 else gr.update())
     finally:
         with _stops_lock:
             if _stops.get(folder.name) is stop:
                 del _stops[folder.name]
+            forgotten = folder.name in _forgotten
+            _forgotten.discard(folder.name)
+        if forgotten:
+            _delete(folder)
 
 
 def stop_training(request: gr.Request = None) -> str:
@@ -157,8 +162,9 @@ def use_trained(checkpoint, tabs: int = 2):
     data = next((k for k, v in DATA_CHOICES.items() if v == model.dataset), "your images")
     mine = (f"Trained here: {label} on {data}, {model.card['steps']:,} steps", checkpoint)
     choices = [(name, name) for name in DATASET_CHOICES] + [mine]
-    family_label = model.record.label
-    updates = [gr.update(value=family_label), gr.update(choices=choices, value=checkpoint)] * tabs
+    updates = []
+    for _ in range(tabs):  # fresh updates per tab: gradio takes the value out of each one it applies
+        updates += [gr.update(value=model.record.label), gr.update(choices=choices, value=checkpoint)]
     return (*updates, f"Open **Generate** or **Interpolate**: *{mine[0]}* is in their Dataset menus.")
 
 
@@ -167,18 +173,24 @@ def forget_session(request: gr.Request):
     folder = session_folder(request)
     with _stops_lock:
         stop = _stops.pop(folder.name, None)
-    if stop is not None:
-        stop.set()
+        if stop is not None:  # the run ends at its next step and saves; train_model then deletes that too
+            _forgotten.add(folder.name)
+            stop.set()
+    _delete(folder)
+
+
+def _delete(folder: Path):
     for path in folder.glob("*.safetensors"):
         genimg.forget(str(path))
     shutil.rmtree(folder, ignore_errors=True)
 
 
 def controls_for(family, data_label):
-    own = data_label == OWN
-    lab = genimg.LAB.get(family, {})
-    lr = genimg.lab_recipe(family)["lr"] if lab else None
-    return (gr.update(visible=family == "dcgan"), gr.update(visible=own), gr.update(value=lr))
+    """The GAN's knobs for the GAN only, the upload for one's own images; the family's own learning rate and
+    batch size (a changed family starts from what suits it)."""
+    recipe = genimg.lab_recipe(family) if family in genimg.LAB else {}
+    return (gr.update(visible=family == "dcgan"), gr.update(visible=data_label == OWN),
+            gr.update(value=recipe.get("lr")), gr.update(value=recipe.get("batch_size")))
 
 
 def build_tab(targets: list):
@@ -191,7 +203,7 @@ def build_tab(targets: list):
                 family = gr.Radio(choices=family_choices(), value="dcgan", label="Model")
                 data = gr.Radio(choices=list(DATA_CHOICES), value="MNIST", label="Learn from")
                 with gr.Group(visible=False) as own_box:
-                    files = gr.File(file_count="multiple", file_types=["image", ".zip"],
+                    files = gr.File(file_count="multiple", file_types=["image", ".zip"], height=180,
                                     label="Your pictures: 16 to 2,000 images, or a zip of them")
                     with gr.Row():
                         side = gr.Radio(choices=[28, 32], value=32, label="Size (pixels)")
@@ -201,7 +213,8 @@ def build_tab(targets: list):
                 with gr.Row():
                     lr = gr.Number(value=genimg.lab_recipe("dcgan")["lr"], label="Learning rate",
                                    minimum=genimg.LAB_MIN_LR, maximum=genimg.LAB_MAX_LR)
-                    batch_size = gr.Dropdown(choices=list(genimg.LAB_BATCH_SIZES), value=64, label="Batch size")
+                    batch_size = gr.Dropdown(choices=list(genimg.LAB_BATCH_SIZES),
+                                             value=genimg.lab_recipe("dcgan")["batch_size"], label="Batch size")
                 with gr.Group() as gan_box:
                     with gr.Row():
                         ema = gr.Checkbox(value=True, label="EMA of the weights")
@@ -211,6 +224,7 @@ def build_tab(targets: list):
                 with gr.Row():
                     train = gr.Button("Train", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
+                stop_note = gr.Markdown()
             with gr.Column(scale=2):
                 status = gr.Markdown("Press **Train**: the grid below changes every few seconds.")
                 grid = gr.Image(label="What it draws now (the same 64 codes each time)", format="png",
@@ -224,13 +238,13 @@ def build_tab(targets: list):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
         inputs = [family, data, files, side, colour, seconds, lr, batch_size, ema, spectral_norm, loss, seed]
-        train.click(train_model, inputs, [status, grid, losses, checkpoint_file, use, checkpoint],
+        train.click(train_model, inputs, [status, grid, losses, checkpoint_file, use, checkpoint, use_note, stop_note],
                     api_name="train", **queue("train"), show_progress="minimal")
-        stop.click(stop_training, None, status, api_name="stop_training", **queue("light"))
+        stop.click(stop_training, None, stop_note, api_name="stop_training", **queue("light"))
         outputs = [menu for pair in targets for menu in pair] + [use_note]
         def use_here(checkpoint_path):
             return use_trained(checkpoint_path, len(targets))
 
         use.click(use_here, checkpoint, outputs, api_visibility="private", **queue("light"))
-        for control in (family, data):
-            control.change(controls_for, [family, data], [gan_box, own_box, lr], api_visibility="private")
+        family.change(controls_for, [family, data], [gan_box, own_box, lr, batch_size], api_visibility="private")
+        data.change(lambda f, d: controls_for(f, d)[:2], [family, data], [gan_box, own_box], api_visibility="private")
