@@ -3,12 +3,7 @@ import argparse
 import os
 import sys
 
-import gradio as gr
-
-import genimg
-from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues, start_sweeper
-from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image, train,
-                       trajectory, upscale)
+# gradio, torch and genimg are imported where they are used, so `python app.py --help` answers at once.
 
 INTRO = """# genimg
 Image-generation models you can see, use and take apart, trained by this project (`train.py`) and
@@ -29,6 +24,7 @@ PHONE_CSS = """
 
 def availability_note() -> str:
     """A line naming the models that could not be loaded (the app runs without them)."""
+    import genimg
     missing = {name: entry["error"] for name, entry in genimg.models().items() if not entry["available"]}
     if not missing:
         return ""
@@ -36,7 +32,13 @@ def availability_note() -> str:
     return f"**Unavailable models** (the rest work):\n{lines}"
 
 
-def build_demo() -> gr.Blocks:
+def build_demo():
+    """The app: gradio Blocks with one tab per capability (genimg/ui/)."""
+    import gradio as gr
+
+    from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image,
+                           train, trajectory, upscale)
+    from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues
     gr.set_static_paths([FIGURES_DIR])
     with gr.Blocks(title="genimg") as demo:
         gr.Markdown(INTRO)
@@ -82,9 +84,17 @@ def main(argv=None):
     parser.add_argument("--data", default=None,
                         help="where MNIST and Fashion-MNIST are, for the Train tab (default $GENIMG_DATA, then "
                              "/usr/share/datasets, then a torchvision download on first use)")
+    parser.add_argument("--lab-runs", type=int, default=None,
+                        help="training-lab runs at once (default 1, or $GENIMG_LAB_RUNS): each takes every core")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the endpoints as MCP tools (default: served at /gradio_api/mcp/)")
     args = parser.parse_args(argv)
+    if args.lab_runs is not None:
+        if args.lab_runs < 1:
+            parser.error("--lab-runs must be at least 1")
+        os.environ["GENIMG_LAB_RUNS"] = str(args.lab_runs)  # read when genimg.ui is first imported, just below
+    import genimg
+    from genimg.ui.common import start_sweeper
     if args.checkpoints:
         genimg.set_checkpoint_dir(args.checkpoints)
     if args.data:

@@ -180,21 +180,3 @@ def test_the_models_are_registered_and_released():
     assert [f.name for f in registry.families("captioner")] == ["captioner"]
     assert {"textflow-scenes", "captioner-scenes"} <= set(registry.RELEASES)
 
-
-def test_the_positions_stage_starts_as_the_network_it_grows_from(dry_run_dir, tmp_path):
-    """textflow-positions adds a position per pixel to the cross-attention; grown from a trained textflow, at zero,
-    it draws exactly as that network did."""
-    from genimg.registry import FAMILIES, RECIPES
-    from genimg.training import checkpoints
-    family = FAMILIES["textflow"]
-    state, card = checkpoints.load(dry_run_dir, "textflow-scenes")
-    base = checkpoints.load_into(family.build(card["config"]), state, "textflow-scenes").eval()
-    recipe = dict(RECIPES["textflow-positions"], grow_from_dir=str(dry_run_dir))
-    grown = family.trainer.build_model(type("T", (), {"recipe": recipe, "family": family, "card_extras": {}})())
-    assert grown.config["positions"] and not base.config["positions"]
-    assert {name for name, _ in grown.named_parameters()} - {name for name, _ in base.named_parameters()} == {
-        "cross2.position", "cross3.position", "cross_up2.position"}
-    x, t = torch.randn(2, 1, 32, 32), torch.rand(2)
-    ids = torch.stack([scenes.encode(p) for p in scenes.EXAMPLE_PROMPTS[:2]])
-    with torch.no_grad():
-        assert torch.allclose(grown.eval()(x, t, ids), base(x, t, ids), atol=1e-5)

@@ -8,6 +8,7 @@ grids side by side in one figure (docs/lab.png).
 runs, through gradio_client.
 """
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -59,6 +60,7 @@ def quality(families=None, budgets=(30, 60, 120), n=5000, data=None, out=None, f
             api.forget(str(last.checkpoint))
             print(f"  {family:<12}{seconds:>6}s{last.step:>7}{fd:>9.3f}{fd / floor:>9.1f}{fd / blurred:>8.2f}",
                   flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
     results["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(f"peak memory of this process: {results['peak_memory_mb']} MB")
     if figure:

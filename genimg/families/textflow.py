@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from .. import scenes
 from ..family import Family
-from ..training import SAMPLE_SEED, start_from
+from ..training import SAMPLE_SEED
 from .flowmatch import Attention, FlowMatchingTrainer, FlowUNet, ResBlock, time_embedding
 
 
@@ -42,15 +42,10 @@ class TextEncoder(nn.Module):
 class CrossAttention(nn.Module):
     """Each image position asks the words what belongs there (queries from pixels, keys and values from words)."""
 
-    def __init__(self, channels: int, text_dim: int, heads: int = 4, side: int | None = None):
+    def __init__(self, channels: int, text_dim: int, heads: int = 4):
         super().__init__()
         self.heads = heads
         self.norm = nn.GroupNorm(8, channels)
-        # A learned position per pixel (side x side), added to what the pixel asks with: at 16x16 a pixel near the
-        # middle is beyond the reach of its convolutions' borders and cannot tell left from right by itself,
-        # which a sentence with two items needs ("a 3 to the left of a bag": which word is mine?). Zero at the
-        # start, so a network grown from one without positions starts as that network.
-        self.position = nn.Parameter(torch.zeros(1, channels, side, side)) if side else None
         self.q, self.kv = nn.Conv2d(channels, channels, 1), nn.Linear(text_dim, 2 * channels)
         self.out = nn.Conv2d(channels, channels, 1)
         nn.init.zeros_(self.out.weight)  # starts as the identity, like the ResBlocks
@@ -58,8 +53,7 @@ class CrossAttention(nn.Module):
 
     def forward(self, x, words, pad):
         n, c, h, w = x.shape
-        asked = self.norm(x) if self.position is None else self.norm(x) + self.position
-        q = self.q(asked).reshape(n, self.heads, c // self.heads, h * w).transpose(-1, -2)
+        q = self.q(self.norm(x)).reshape(n, self.heads, c // self.heads, h * w).transpose(-1, -2)
         k, v = self.kv(words).reshape(n, -1, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=~pad[:, None, None, :])
         return x + self.out(y.transpose(-1, -2).reshape(n, c, h, w))
@@ -73,13 +67,10 @@ class TextFlowUNet(FlowUNet):
     (velocity with guidance, trajectory, sample) and builds its own layers: hence nn.Module.__init__, not
     FlowUNet's."""
 
-    def __init__(self, width: int = 24, emb: int = 128, text_dim: int = 128, text_layers: int = 2,
-                 positions: bool = False):
+    def __init__(self, width: int = 24, emb: int = 128, text_dim: int = 128, text_layers: int = 2):
         nn.Module.__init__(self)
         self.image_shape, self.z_dim = (1, scenes.SIDE, scenes.SIDE), scenes.SIDE ** 2
-        self.config = {"width": width, "emb": emb, "text_dim": text_dim, "text_layers": text_layers,
-                       "positions": positions}
-        half, quarter = (scenes.SIDE // 2, scenes.SIDE // 4) if positions else (None, None)
+        self.config = {"width": width, "emb": emb, "text_dim": text_dim, "text_layers": text_layers}
         c1, c2, c3 = width, 2 * width, 4 * width
         self.emb_dim = emb
         self.text = TextEncoder(len(scenes.VOCAB), text_dim, text_layers, scenes.MAX_WORDS)
@@ -87,12 +78,12 @@ class TextFlowUNet(FlowUNet):
         self.text_emb = nn.Linear(text_dim, emb)
         self.stem = nn.Conv2d(1, c1, 3, padding=1)
         self.down1, self.pool1 = ResBlock(c1, c1, emb), nn.Conv2d(c1, c2, 3, stride=2, padding=1)
-        self.down2, self.cross2 = ResBlock(c2, c2, emb), CrossAttention(c2, text_dim, side=half)
+        self.down2, self.cross2 = ResBlock(c2, c2, emb), CrossAttention(c2, text_dim)
         self.pool2 = nn.Conv2d(c2, c3, 3, stride=2, padding=1)
-        self.mid1, self.cross3, self.attn = ResBlock(c3, c3, emb), CrossAttention(c3, text_dim, side=quarter), Attention(c3)
+        self.mid1, self.cross3, self.attn = ResBlock(c3, c3, emb), CrossAttention(c3, text_dim), Attention(c3)
         self.mid2 = ResBlock(c3, c3, emb)
         self.unpool2, self.up2 = nn.ConvTranspose2d(c3, c2, 4, stride=2, padding=1), ResBlock(2 * c2, c2, emb)
-        self.cross_up2 = CrossAttention(c2, text_dim, side=half)
+        self.cross_up2 = CrossAttention(c2, text_dim)
         self.unpool1, self.up1 = nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), ResBlock(2 * c1, c1, emb)
         self.head = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, 1, 3, padding=1))
 
@@ -121,19 +112,6 @@ class TextFlowTrainer(FlowMatchingTrainer):
         super().__init__(recipe, family, data_set, device, world)  # the model, its EMA copy, the optimiser
         self.card_extras.update(items=scenes.ITEMS, canvas=scenes.SIDE)
 
-    def build_model(self):
-        """Untrained, or (a stage with grow_from) the trained network it starts from, with the recipe's config on
-        top: parameters the base lacks (the positions) start at zero, so the grown network draws as the base."""
-        if not self.recipe.get("grow_from"):
-            return self.family.build(self.recipe.get("config"))
-        base, self.card_extras["grown_from"] = start_from(self.recipe, self.family, self.recipe.get("config"))
-        grown = self.family.build({**base.config, **self.recipe.get("config", {})})
-        missing, unexpected = grown.load_state_dict(base.state_dict(), strict=False)
-        if unexpected or not all(key.endswith(".position") for key in missing):
-            raise ValueError(f"{self.recipe['grow_from']} does not fit this stage's network: missing {missing}, "
-                             f"unexpected {unexpected}.")
-        return grown
-
     @staticmethod
     def load_data(recipe, family, dataset, data, dry_run, seed, rank, world):
         data_set = scenes.load_scene_data(data, dry_run)
@@ -144,12 +122,13 @@ class TextFlowTrainer(FlowMatchingTrainer):
 
     @torch.no_grad()
     def samples(self):
-        """The example prompts, each from 8 fixed noises: a row per prompt."""
+        """The example prompts, each from 8 fixed noises: a row per prompt (one noise each in a dry run, which
+        checks the plumbing)."""
         g = torch.Generator().manual_seed(SAMPLE_SEED)
-        prompts = scenes.EXAMPLE_PROMPTS
-        ids = torch.stack([scenes.encode(p) for p in prompts]).repeat_interleave(8, 0).to(self.device)
+        prompts, dry = scenes.EXAMPLE_PROMPTS, self.recipe.get("dry_run")
+        ids = torch.stack([scenes.encode(p) for p in prompts]).repeat_interleave(1 if dry else 8, 0).to(self.device)
         z = torch.randn(len(ids), self.ema.z_dim, generator=g).to(self.device)
-        steps = 2 if self.recipe.get("dry_run") else 20
+        steps = 2 if dry else 20
         return self.ema.sample(z, ids, steps=steps, guidance=self.recipe["guidance"])
 
     @torch.no_grad()
@@ -162,17 +141,13 @@ class TextFlowTrainer(FlowMatchingTrainer):
 
 
 # guidance: the scale the progress grids and the app's default use.
-# textflow-positions: the second stage, grown from textflow with a position per pixel in its cross-attention.
 RECIPES = {
     "textflow": dict(family="textflow", dataset="scenes", steps=3600, batch_size=96, lr=1e-3, ema_decay=0.999,
                      label_dropout=0.1, guidance=2.0),
 }
-RECIPES["textflow-positions"] = dict(RECIPES["textflow"], grow_from="textflow", config={"positions": True},
-                                     steps=3000, lr=5e-4)
 
 FAMILIES = [
-    Family("textflow", "text-to-image", TextFlowUNet,
-           {"width": 24, "emb": 128, "text_dim": 128, "text_layers": 2, "positions": False},
+    Family("textflow", "text-to-image", TextFlowUNet, {"width": 24, "emb": 128, "text_dim": 128, "text_layers": 2},
            TextFlowTrainer, label="Text to image (flow matching)", ode_sampler=True,
            description="A flow-matching U-Net that reads a sentence (a small transformer, cross-attention) and "
                        "draws the scene it describes"),

@@ -126,7 +126,8 @@ QUEUES = {
     "light": 2,  # digits and garments: generate, interpolate, manifold, step through, likelihood, inpaint samples
     "heavy": 1,  # about a second of both cores each: compare, upscale, inpaint a photo, style presets; in order
     "optimise": 1,  # tens of seconds each: painting in the style of an image of one's own
-    "train": 1,  # the training lab: a run of seconds to minutes takes both cores; the others wait their turn
+    # the training lab: a run of seconds to minutes takes both cores; the others wait their turn (app.py --lab-runs)
+    "train": int(os.environ.get("GENIMG_LAB_RUNS", 1)),
 }
 
 

@@ -8,7 +8,7 @@ import gradio as gr
 
 import genimg
 
-from .common import DATASET_CHOICES, LAB_ROOT, output_path, queue, tab_figure, user_errors
+from .common import DATASET_CHOICES, LAB_ROOT, output_path, queue, user_errors
 
 SUMMARY = """Watch a network learn to draw. Pick a model and the pictures to learn from (digits, clothes, or your own),
 press Train, and every few seconds see what it draws now from the same random numbers, and how its losses move.
@@ -197,7 +197,6 @@ def build_tab(targets: list):
     """targets: the (Model, Dataset) menus of the tabs a trained model can be used in."""
     with gr.Tab("Train", id="train"):
         gr.Markdown(SUMMARY)
-        tab_figure("train")
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Radio(choices=family_choices(), value="dcgan", label="Model")
