@@ -18,7 +18,7 @@ from genimg.training import train
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", nargs="?", choices=list(RECIPES), help="the recipe to train (see --list)")
-    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["photos", "scenes"], default=None,
+    parser.add_argument("--dataset", choices=sorted(DATASETS) + ["emoji", "photos", "scenes"], default=None,
                         help="default: the recipe's own (photos, scenes), else fashion-mnist")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimiser steps (default: the model's own, see --list)")

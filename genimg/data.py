@@ -120,6 +120,8 @@ def _download(name: str, spec: dict):
 
 def load(name: str, data: str | os.PathLike | None = None, download: bool = True) -> Dataset:
     """Load a dataset from the first place that has it; one clear error naming every place looked."""
+    if name == "emoji":
+        return load_emoji(data)
     spec = DATASETS[check_name(name)]
     places = []
     if data:
@@ -281,3 +283,48 @@ def own_images(files, side: int = 28, colour: str = "auto") -> Dataset:
     labels = torch.zeros(len(tensor), dtype=torch.long)
     return Dataset("your images", [], tensor, labels, tensor[:256], labels[:256],
                    f"{len(tensor)} images of your own ({colour}, {side}x{side})")
+
+
+# ---- emoji (colour, 32x32, by category) ---------------------------------------------------------------------
+EMOJI_CATEGORIES = ["Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
+                    "Activities", "Objects", "Symbols", "Flags"]  # emoji.json's, less "Component" (skin swatches)
+SKIN_TONES = {"1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff"}
+
+
+def _emoji_key(codes: list) -> str:
+    """Code points (hex, lower case) without variation selectors and skin tones: one key per emoji, whatever the
+    set's file naming (Twemoji keeps FE0F, Noto drops it)."""
+    return "-".join(c for c in codes if c not in SKIN_TONES and c != "fe0f")
+
+
+def load_emoji(data=None, side: int = 32) -> Dataset:
+    """Twemoji and Noto emoji (from `data`/emoji or `data` itself, or $GENIMG_DATA/emoji) composited on white and
+    shrunk to side x side colour images (N, S, S, 3) uint8, labelled by category (EMOJI_CATEGORIES). The test
+    split is every emoji whose key hashes to 0 mod 10, in both sets and all skin tones, so no test emoji is seen
+    in training under another artist's hand."""
+    import json
+    import zlib
+
+    from PIL import Image
+    roots = [Path(p) for p in (data, os.environ.get("GENIMG_DATA")) if p]
+    folder = next((r / sub for r in roots for sub in ("emoji", ".") if (r / sub / "emoji.json").is_file()), None)
+    if folder is None:
+        raise FileNotFoundError(f"No emoji folder (emoji.json, twemoji/, noto/) under {', '.join(map(str, roots)) or 'nothing given'}; "
+                                f"give --data PATH.")
+    category = {_emoji_key(e["unified"].lower().split("-")): e["category"]
+                for e in json.loads((folder / "emoji.json").read_text())}
+    splits = {"train": ([], []), "test": ([], [])}
+    for artist, prefix in (("twemoji", ""), ("noto", "emoji_u")):
+        for path in sorted((folder / artist).glob("*.png")):
+            key = _emoji_key(path.stem[len(prefix):].replace("_", "-").lower().split("-"))
+            if category.get(key) not in EMOJI_CATEGORIES:
+                continue
+            with Image.open(path) as image:
+                rgba = image.convert("RGBA")
+            white = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            images, labels = splits["test" if zlib.crc32(key.encode()) % 10 == 0 else "train"]
+            images.append(np.asarray(white.convert("RGB").resize((side, side), Image.LANCZOS)))
+            labels.append(EMOJI_CATEGORIES.index(category[key]))
+    (xtr, ytr), (xte, yte) = ((torch.from_numpy(np.stack(x)), torch.tensor(y)) for x, y in splits.values())
+    return Dataset("emoji", EMOJI_CATEGORIES, xtr, ytr, xte, yte,
+                   f"{folder}: Twemoji (Twitter, CC BY 4.0) and Noto Color Emoji (Google, Apache 2.0)")

@@ -153,3 +153,33 @@ def test_to_float_scales_to_unit_range():
     x = to_float(torch.tensor([[[0, 255]]], dtype=torch.uint8).expand(1, 28, 2))
     assert x.shape == (1, 1, 28, 2) and x.dtype == torch.float32
     assert x.min() == 0 and x.max() == 1
+
+
+def test_emoji_load_by_category_with_both_artists_and_skin_tones_in_one_split(tmp_path):
+    """Twemoji keeps FE0F in its file names, Noto drops it; skin tones are the same emoji; a test emoji is in the
+    test split under both artists; Component (skin swatches) is left out."""
+    import json
+    import zlib
+
+    from PIL import Image
+
+    from genimg import data as datasets
+    folder = tmp_path / "emoji"
+    (folder / "twemoji").mkdir(parents=True)
+    (folder / "noto").mkdir()
+    entries = [("263A-FE0F", "Smileys & Emotion"), ("1F44B", "People & Body"), ("1F1EC-1F1E7", "Flags"),
+               ("1F3FB", "Component")] + [(f"1F{k:03X}", "Objects") for k in range(300, 340)]
+    (folder / "emoji.json").write_text(json.dumps([{"unified": u, "category": c} for u, c in entries]))
+    for unified, _ in entries:
+        codes = unified.lower()
+        Image.new("RGBA", (64, 64), (255, 0, 0, 128)).save(folder / "twemoji" / f"{codes}.png")
+        noto = codes.replace("-fe0f", "").replace("-", "_")
+        Image.new("RGBA", (128, 128), (0, 0, 255, 255)).save(folder / "noto" / f"emoji_u{noto}.png")
+    Image.new("RGBA", (64, 64)).save(folder / "twemoji" / "1f44b-1f3fd.png")  # a skin tone of the wave
+    emoji = datasets.load("emoji", tmp_path)
+    assert emoji.classes == datasets.EMOJI_CATEGORIES and emoji.train_images.shape[1:] == (32, 32, 3)
+    assert len(emoji.train_images) + len(emoji.test_images) == 2 * 43 + 1  # no Component, the wave's tone in
+    test_keys = [u.lower() for u, c in entries if c != "Component" and zlib.crc32(u.lower().replace("-fe0f", "")
+                                                                               .encode()) % 10 == 0]
+    assert len(emoji.test_images) == 2 * len(test_keys) > 0
+    assert emoji.train_images[..., 0].float().mean() > 100  # transparent pixels became white, not black

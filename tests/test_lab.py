@@ -159,3 +159,20 @@ def test_knobs_reach_the_networks(colour_pictures, tmp_path):
     trainer = family.trainer(recipe, family, data_set, torch.device("cpu"), 1)
     assert not any("parametrizations" in name for name, _ in trainer.discriminator.named_parameters())
     assert trainer.discriminator.features[0].in_channels == 3 and trainer.generator.config["side"] == 32
+
+
+def test_the_gan_takes_its_image_size_colour_and_classes_from_the_data(colour_pictures):
+    """A class-conditional GAN on colour 32 px pictures of 9 classes (the emoji's shape) gets a 3-channel, 32 px,
+    9-class generator and discriminator, with nothing in the recipe saying so."""
+    from genimg.registry import FAMILIES, RECIPES
+    family = FAMILIES["cgan"]
+    data_set = datasets.own_images(colour_pictures, 32)
+    data_set.classes = [f"class {k}" for k in range(9)]
+    data_set.train_labels = torch.arange(len(data_set.train_labels)) % 9
+    recipe = dict(RECIPES["cgan"], aux_class_weight=1.0, dataset="own")
+    trainer = family.trainer(recipe, family, data_set, torch.device("cpu"), 1)
+    assert trainer.generator.config == {"z_dim": 64, "width": 32, "num_classes": 9, "channels": 3, "side": 32}
+    x, labels = datasets.to_float(data_set.train_images[:8]), data_set.train_labels[:8]
+    losses = trainer.step(x, labels, torch.autocast("cpu", enabled=False))
+    assert set(losses) >= {"loss_d", "loss_g", "aux_d", "aux_g"}
+    assert trainer.samples().shape == (72, 3, 32, 32)

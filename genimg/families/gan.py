@@ -137,7 +137,13 @@ class GANTrainer(Trainer):
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
         spec = recipe
-        config = family.full_config(spec.get("config"))  # the training lab's runs put theirs in the recipe
+        # The images' size, colour and classes are the data set's (28x28 grey digits, 32x32 colour emoji); a recipe
+        # (the training lab's) may set its own on top.
+        shape = data_set.train_images.shape
+        shaped = {"channels": 3 if len(shape) == 4 else 1, "side": shape[1]}
+        if family.full_config()["num_classes"] and data_set.classes:
+            shaped["num_classes"] = len(data_set.classes)
+        config = family.full_config({**shaped, **spec.get("config", {})})
         num_classes = config["num_classes"]
         self.conditional = num_classes > 0
         if self.conditional:
@@ -253,7 +259,7 @@ RECIPES = {
     "dcgan": dict(family="dcgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
                   disc_width=32),
     "cgan": dict(family="cgan", steps=8000, batch_size=64, lr=2e-4, betas=(0.0, 0.9), ema_decay=0.999,
-                 disc_width=32, aux_class_weight={"mnist": 1.0, "fashion-mnist": 6.0}),
+                 disc_width=32, aux_class_weight={"mnist": 1.0, "fashion-mnist": 6.0, "emoji": 2.0}),
 }
 
 FAMILIES = [
