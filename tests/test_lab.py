@@ -176,3 +176,15 @@ def test_the_gan_takes_its_image_size_colour_and_classes_from_the_data(colour_pi
     losses = trainer.step(x, labels, torch.autocast("cpu", enabled=False))
     assert set(losses) >= {"loss_d", "loss_g", "aux_d", "aux_g"}
     assert trainer.samples().shape == (72, 3, 32, 32)
+
+
+def test_the_classifier_takes_its_image_size_and_colour_from_the_data(colour_pictures):
+    from genimg.registry import FAMILIES, RECIPES
+    family = FAMILIES["classifier"]
+    data_set = datasets.own_images(colour_pictures, 32)
+    data_set.classes = ["a", "b", "c"]
+    data_set.train_labels = torch.arange(len(data_set.train_labels)) % 3
+    trainer = family.trainer(dict(RECIPES["classifier"], dataset="own"), family, data_set, torch.device("cpu"), 1)
+    assert trainer.model.config["channels"] == 3 and trainer.model.config["side"] == 32
+    x = datasets.to_float(data_set.train_images[:8])
+    assert trainer.model.eval()(x).shape == (8, 3) and trainer.model.features(x).shape == (8, 128)

@@ -1,4 +1,4 @@
-"""A small CNN classifier for 28x28 grayscale images.
+"""A small CNN classifier for 28x28 grayscale images (and 32x32 colour emoji by category).
 
 It labels samples in the app, and its penultimate layer is the feature space in which the
 quality benchmark measures Fréchet distances (no Inception network is available offline).
@@ -15,17 +15,19 @@ from ..training import digit_batches
 
 
 class Classifier(nn.Module):
-    def __init__(self, num_classes: int = 10, width: int = 32, feature_dim: int = 128):
+    def __init__(self, num_classes: int = 10, width: int = 32, feature_dim: int = 128, channels: int = 1,
+                 side: int = 28):
         super().__init__()
-        self.config = {"num_classes": num_classes, "width": width, "feature_dim": feature_dim}
+        self.config = {"num_classes": num_classes, "width": width, "feature_dim": feature_dim, "channels": channels,
+                       "side": side}
 
         def block(c_in, c_out):
             return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
 
         self.body = nn.Sequential(
-            *block(1, width), *block(width, width), nn.MaxPool2d(2),                  # 14x14
+            *block(channels, width), *block(width, width), nn.MaxPool2d(2),           # 14x14
             *block(width, 2 * width), *block(2 * width, 2 * width), nn.MaxPool2d(2),  # 7x7
-            nn.Flatten(), nn.Linear(2 * width * 49, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(),
+            nn.Flatten(), nn.Linear(2 * width * (side // 4) ** 2, feature_dim), nn.BatchNorm1d(feature_dim), nn.ReLU(),
         )
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(feature_dim, num_classes)
@@ -39,12 +41,13 @@ class Classifier(nn.Module):
 
 
 def shift_and_flip(flip: bool):
-    """Augmentation for the classifier: random shifts of up to 2 pixels, and horizontal flips for garments."""
+    """Augmentation for the classifier: random shifts of up to 2 pixels, and horizontal flips (garments, emoji)."""
 
     def augment(x):
-        padded = F.pad(x, (2, 2, 2, 2))
+        side = x.shape[-1]
+        padded = F.pad(x, (2, 2, 2, 2), value=1.0 if x.shape[1] == 3 else 0.0)  # colour images are on white
         offsets = torch.randint(0, 5, (len(x), 2))
-        x = torch.stack([padded[i, :, dy:dy + 28, dx:dx + 28] for i, (dy, dx) in enumerate(offsets.tolist())])
+        x = torch.stack([padded[i, :, dy:dy + side, dx:dx + side] for i, (dy, dx) in enumerate(offsets.tolist())])
         if flip:
             mirror = torch.rand(len(x)) < 0.5
             x[mirror] = x[mirror].flip(-1)
@@ -57,7 +60,9 @@ class ClassifierTrainer(Trainer):
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
         spec = recipe
-        self.model = family.build({"num_classes": len(data_set.classes)}).to(device)
+        shape = data_set.train_images.shape  # grey (N, H, W) or colour (N, H, W, 3)
+        self.model = family.build({"num_classes": len(data_set.classes), "channels": 3 if len(shape) == 4 else 1,
+                                   "side": shape[1]}).to(device)
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
         self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), spec["lr"], betas=spec["betas"],
                                                     weight_decay=spec["weight_decay"])}
@@ -76,7 +81,7 @@ class ClassifierTrainer(Trainer):
     @staticmethod
     def load_data(recipe, family, dataset, data, dry_run, seed, rank, world):
         return digit_batches(recipe, family, dataset, data, dry_run, seed, rank, world,
-                             augment=shift_and_flip(flip=dataset == "fashion-mnist"))
+                             augment=shift_and_flip(flip=dataset in ("fashion-mnist", "emoji")))
 
     @torch.no_grad()
     def evaluate(self, dataset):
@@ -94,7 +99,8 @@ RECIPES = {
 }
 
 FAMILIES = [
-    Family("classifier", "classifier", Classifier, {"num_classes": 10, "width": 32, "feature_dim": 128},
+    Family("classifier", "classifier", Classifier,
+           {"num_classes": 10, "width": 32, "feature_dim": 128, "channels": 1, "side": 28},
            ClassifierTrainer, label="Classifier",
            description="CNN classifier: labels samples and gives the features for the quality metrics"),
 ]
