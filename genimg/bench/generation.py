@@ -30,6 +30,18 @@ def sample_images(model, n, seed=0, batch=1000, truncation=None):
     return images, labels
 
 
+def references(clf, real, n: int) -> tuple:
+    """(test images, their features, the floor FD, the blurred FD) of a data set in classifier `clf`'s features, on
+    n images: the floor is n random training images against the test images, the blur a 3x3 box filter."""
+    test = datasets.to_float(real.test_images[:n])
+    g = torch.Generator().manual_seed(0)
+    train = datasets.to_float(real.train_images[torch.randperm(len(real.train_images), generator=g)[:n]])
+    test_features = metrics.features(clf, test)
+    floor = metrics.frechet_distance(metrics.features(clf, train), test_features)
+    blurred = metrics.frechet_distance(metrics.features(clf, metrics.box_blur(test)), test_features)
+    return test, test_features, floor, blurred
+
+
 def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
     """only: checkpoint names to measure (default: every released generator); the references are measured anyway."""
     results = {}
@@ -40,14 +52,9 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
             print(f"{dataset}: skipped ({error})")
             continue
         real = datasets.load(dataset, data)
-        test = datasets.to_float(real.test_images[:n])
-        g = torch.Generator().manual_seed(0)
-        train = datasets.to_float(real.train_images[torch.randperm(len(real.train_images), generator=g)[:n]])
         clf = classifier.module
-        test_features = metrics.features(clf, test)
+        test, test_features, floor, blurred = references(clf, real, n)
         accuracy = float((metrics.predictions(clf, datasets.to_float(real.test_images)) == real.test_labels).float().mean())
-        floor = metrics.frechet_distance(metrics.features(clf, train), test_features)
-        blurred = metrics.frechet_distance(metrics.features(clf, metrics.box_blur(test)), test_features)
         train_all = datasets.to_float(real.train_images)
         copies_real = float((metrics.nearest_distances(test[:2000], train_all) < COPY_THRESHOLD).float().mean())
         rows = {"classifier_test_accuracy": round(accuracy, 4), "fd_floor_train_vs_test": round(floor, 3),

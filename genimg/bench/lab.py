@@ -19,26 +19,14 @@ from PIL import Image, ImageDraw
 
 from .. import api, data as datasets, metrics, registry
 from .common import write_results
-from .generation import sample_images
+from .generation import references, sample_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def references(n: int, data) -> tuple:
-    """(classifier, test features, floor, blurred) for MNIST, as `bench quality` computes them."""
-    classifier = api.find_kind("classifier", "mnist").module
-    real = datasets.load("mnist", data)
-    test = datasets.to_float(real.test_images[:n])
-    g = torch.Generator().manual_seed(0)
-    train = datasets.to_float(real.train_images[torch.randperm(len(real.train_images), generator=g)[:n]])
-    test_features = metrics.features(classifier, test)
-    floor = metrics.frechet_distance(metrics.features(classifier, train), test_features)
-    blurred = metrics.frechet_distance(metrics.features(classifier, metrics.box_blur(test)), test_features)
-    return classifier, test_features, floor, blurred
-
-
 def quality(families=None, budgets=(30, 60, 120), n=5000, data=None, out=None, figure=None) -> dict:
-    classifier, test_features, floor, blurred = references(n, data)
+    classifier = api.find_kind("classifier", "mnist").module
+    _, test_features, floor, blurred = references(classifier, datasets.load("mnist", data), n)
     print(f"MNIST references ({n:,} images): floor (train vs test) FD {floor:.3f}; 3x3 blur {blurred:.3f} "
           f"({blurred / floor:.1f}x floor)")
     results = {"fd_floor_train_vs_test": round(floor, 3), "fd_blurred_test": round(blurred, 3), "n_samples": n,
