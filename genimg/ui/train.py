@@ -55,11 +55,12 @@ def family_choices() -> list:
     return [(FAMILIES[name].label, name) for name in genimg.LAB]
 
 
-def session_folder(request: gr.Request | None) -> Path:
+def session_folder(request: gr.Request | None, create: bool = True) -> Path:
     """This browser session's own folder for its uploads' checkpoints (deleted when the session ends)."""
     session = getattr(request, "session_hash", None) or "no-session"
     folder = LAB_ROOT / "".join(c for c in session if c.isalnum())[:64]
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
@@ -142,7 +143,7 @@ def stop_training(request: gr.Request = None) -> str:
     Returns:
         a line saying whether a run was stopped.
     """
-    folder = session_folder(request)
+    folder = session_folder(request, create=False)
     with _stops_lock:
         stop = _stops.get(folder.name)
     if stop is None:
@@ -170,7 +171,7 @@ def use_trained(checkpoint, tabs: int = 2):
 
 def forget_session(request: gr.Request):
     """When a browser tab closes: stop its run and delete its uploads' models and checkpoints."""
-    folder = session_folder(request)
+    folder = session_folder(request, create=False)  # a session that never trained has none to delete
     with _stops_lock:
         stop = _stops.pop(folder.name, None)
         if stop is not None:  # the run ends at its next step and saves; train_model then deletes that too
