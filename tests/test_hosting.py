@@ -58,10 +58,13 @@ def test_api_and_a_gpu_handler_run_with_spaces_installed(shipped):
     assert shown == download and shown.endswith(".png") and "4 images, seed 5" in info
 
 
-def test_app_serves_mcp_unless_told_not_to(monkeypatch):
+def test_app_serves_mcp_unless_told_not_to(monkeypatch, tmp_path):
     launches = []
 
     class Demo:
+        GRADIO_CACHE = str(tmp_path)  # what app.main's sweeper thread sweeps a minute later
+        blocks = {}
+
         def queue(self, **kwargs):
             return self
 
