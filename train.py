@@ -49,7 +49,9 @@ def main(argv=None):
         print(f"{'recipe':<16} {'steps':>6} {'batch':>5}  {'starts from':<16} description")
         for name, recipe in RECIPES.items():
             family = FAMILIES[recipe["family"]]
-            print(f"{name:<16} {recipe['steps']:>6} {recipe['batch_size']:>5}  {recipe.get('grow_from', '-'):<16} "
+            batch = recipe["batch_size"]
+            batch = "/".join(map(str, sorted(set(batch.values())))) if isinstance(batch, dict) else batch
+            print(f"{name:<16} {recipe['steps']:>6} {batch:>5}  {recipe.get('grow_from', '-'):<16} "
                   f"{family.description}")
         print(f"datasets: {', '.join(DATASETS)}; photos (a folder with train/ and val/ photos) for the photo models; "
               f"scenes (made from MNIST and Fashion-MNIST) for text to image and the captioner")

@@ -49,6 +49,8 @@ class Dataset:
 
 
 def class_names(dataset: str) -> list:
+    if dataset == "emoji":
+        return list(EMOJI_CATEGORIES)
     return DATASETS[check_name(dataset)]["classes"]
 
 

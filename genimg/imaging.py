@@ -15,7 +15,9 @@ def to_pil(images: torch.Tensor) -> list:
 
 
 def to_tensor(images: list) -> torch.Tensor:
-    """List of PIL images -> (N, 1, H, W) floats in [0, 1]."""
+    """List of PIL images -> (N, 1, H, W) floats in [0, 1]; (N, 3, H, W) when the first is in colour."""
+    if images and images[0].mode == "RGB":
+        return torch.from_numpy(np.stack([np.asarray(im.convert("RGB")) for im in images])).permute(0, 3, 1, 2).float() / 255
     return torch.from_numpy(np.stack([np.asarray(im.convert("L")) for im in images])).unsqueeze(1).float() / 255
 
 

@@ -79,6 +79,25 @@ def synthetic_dataset(n_train: int = 256, n_test: int = 64) -> datasets.Dataset:
     return datasets.Dataset("synthetic", [f"bar {k * 18} deg" for k in range(10)], xtr, ytr, xte, yte, "synthetic")
 
 
+def synthetic_colour(side: int, n_train: int = 64, n_test: int = 16) -> datasets.Dataset:
+    """Coloured discs (even categories) and squares (odd ones) on white, labelled by the emoji categories, for
+    dry runs and tests."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:side, :side] - side / 2 + 0.5
+
+    def make(n):
+        labels = rng.integers(0, len(datasets.EMOJI_CATEGORIES), n)
+        images = np.full((n, side, side, 3), 255, np.uint8)
+        for i, label in enumerate(labels):
+            r = side * rng.uniform(0.25, 0.45)
+            inside = np.hypot(xx, yy) < r if label % 2 == 0 else np.maximum(abs(xx), abs(yy)) < r
+            images[i][inside] = rng.integers(0, 255, 3)
+        return torch.from_numpy(images), torch.from_numpy(labels)
+
+    (xtr, ytr), (xte, yte) = make(n_train), make(n_test)
+    return datasets.Dataset("synthetic", list(datasets.EMOJI_CATEGORIES), xtr, ytr, xte, yte, "synthetic")
+
+
 class Batches:
     """Epochs of shuffled indices; batch i of an epoch is a pure function of (seed, step), so resume is exact."""
 
@@ -162,8 +181,12 @@ def unwrap(module):
 
 
 def digit_batches(recipe, family, dataset, data, dry_run, seed, rank, world, augment=None):
-    """The 28x28 data set (MNIST, Fashion-MNIST, or synthetic bars for --dry-run) and its shuffled batches."""
-    data_set = synthetic_dataset() if dry_run else datasets.load(dataset, data)
+    """The data set (MNIST, Fashion-MNIST, emoji; for --dry-run synthetic bars, or coloured shapes for emoji) and
+    its shuffled batches."""
+    if dry_run:
+        data_set = synthetic_colour(32) if dataset == "emoji" else synthetic_dataset()
+    else:
+        data_set = datasets.load(dataset, data)
     return data_set, Batches(data_set.train_images, data_set.train_labels, recipe["batch_size"], seed, rank, world,
                              augment=augment)
 
@@ -409,7 +432,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
         final = {k: round(v[-1][1], 4) for k, v in history.items() if k not in ("warnings", "diversity") and v}
         card = {
             "family": family.name, "config": dict(module.config),
-            "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in datasets.DATASETS else [],
+            "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in (*datasets.DATASETS, "emoji") else [],
             "steps": total, "batch_size": recipe["batch_size"] * world, "wall_time_s": round(wall_time, 1),
             "device": device_description(device, world), "training_dtype": "bfloat16" if bf16 else "float32",
             "command": command, "seed": seed,

@@ -74,7 +74,9 @@ def lab_recipe(family: str, lr=None, batch_size=None, ema: bool = True, spectral
         raise ValueError(f"The lab trains {', '.join(LAB)}; not {family!r}.")
     lab = LAB[family]
     recipe = dict(RECIPES[lab["recipe"]], **lab["knobs"], constant_lr=True)
-    recipe.pop("aux_class_weight", None)
+    # Knobs the shipped recipes give per dataset (aux_class_weight, width) are for its data sets; the lab's
+    # config sets what it needs for any picture.
+    recipe = {k: v for k, v in recipe.items() if k == "config" or not isinstance(v, dict)}
     if lr is not None:
         recipe["lr"] = real_number(lr, "learning rate", MIN_LR, MAX_LR)
     if batch_size is not None:

@@ -112,6 +112,9 @@ class TextFlowTrainer(FlowMatchingTrainer):
         super().__init__(recipe, family, data_set, device, world)  # the model, its EMA copy, the optimiser
         self.card_extras.update(items=scenes.ITEMS, canvas=scenes.SIDE)
 
+    def build_model(self, data_set):
+        return self.family.build(self.recipe.get("config"))  # scenes have one shape and no classes
+
     @staticmethod
     def load_data(recipe, family, dataset, data, dry_run, seed, rank, world):
         data_set = scenes.load_scene_data(data, dry_run)
