@@ -36,8 +36,8 @@ def build_demo():
     """The app: gradio Blocks with one tab per capability (genimg/ui/)."""
     import gradio as gr
 
-    from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, style, text_to_image,
-                           train, trajectory, upscale)
+    from genimg.ui import (captioning, compare, generate, inpaint, interpolate, likelihood, sketch, style,
+                           text_to_image, train, trajectory, upscale)
     from genimg.ui.common import FIGURES_DIR, check_inputs, heavy_in_background, share_queues
     gr.set_static_paths([FIGURES_DIR])
     with gr.Blocks(title="genimg") as demo:
@@ -53,6 +53,7 @@ def build_demo():
             likelihood.build_tab()
             text_to_image.build_tab()
             captioning.build_tab()
+            sketch.build_tab()
             upscale.build_tab()
             inpaint.build_tab()
             style.build_tab()

@@ -10,13 +10,14 @@ import torch
 # What a family is for; the API, the app's menus and the bench pick families by kind, never by name.
 KINDS = {
     "generator": "draws 28x28 images from random codes",
-    "conditional-generator": "draws 28x28 images of a chosen class",
-    "classifier": "labels 28x28 images; its features score the generators",
+    "conditional-generator": "draws images of a chosen class (28x28 grey, or 32x32 colour emoji)",
+    "classifier": "labels images (28x28 grey, or 32x32 colour emoji); its features score the generators",
     "upscaler": "enlarges photos x2 or x4",
     "inpainter": "fills holes in photos",
     "stylizer": "paints photos in the manner of paintings",
     "text-to-image": "draws 32x32 scenes of digits and garments from a sentence",
     "captioner": "describes a 32x32 scene of digits and garments in a sentence",
+    "translator": "paints a 64x64 colour emoji from a line drawing",
 }
 
 

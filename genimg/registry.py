@@ -4,7 +4,7 @@ A family lives in its own room under genimg/families/ (network, trainer, recipes
 is that room plus one line in ROOMS. train.py --list, the API's checks, the app's menus and the bench all read
 what they need from here, by kind (see family.KINDS), never by a family's name.
 """
-from .families import captioner, classifier, flow, flowmatch, gan, inpaint, sr, style, textflow, vae
+from .families import captioner, classifier, flow, flowmatch, gan, inpaint, pix2pix, sr, style, textflow, vae
 from .family import KINDS, Family, checkpoint_name
 
 ROOMS = [
@@ -15,6 +15,7 @@ ROOMS = [
     textflow,  # text to image on captioned scenes
     captioner,  # image to text on the same scenes
     classifier,
+    pix2pix,  # sketch to emoji
     sr,  # espcn (fast), edsr (quality)
     inpaint,
     style,
@@ -32,8 +33,10 @@ RELEASES = [checkpoint_name(recipe, dataset) for recipe, dataset in [
     ("vae2d", "mnist"), ("vae2d", "fashion-mnist"),
     ("flow", "mnist"), ("flow", "fashion-mnist"),
     ("flowmatch", "mnist"), ("flowmatch", "fashion-mnist"),
+    ("flowmatch", "emoji"),  # colour emoji by category
     ("textflow", "scenes"), ("captioner", "scenes"),
-    ("classifier", "mnist"), ("classifier", "fashion-mnist"),
+    ("classifier", "mnist"), ("classifier", "fashion-mnist"), ("classifier", "emoji"),
+    ("pix2pix", "emoji"),
     ("sr-quality", "photos"), ("sr-fast", "photos"),  # the first upscaler is the API's default
     ("inpaint-psnr", "photos"),
     ("style", "photos"),

@@ -30,7 +30,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def dry_run_dir(tmp_path_factory) -> Path:
-    """A folder with a dry-run checkpoint (and card) for each of the 10 model/dataset pairs, and the inpainters."""
+    """A folder with a dry-run checkpoint (and card) for each of the 14 model/dataset pairs, text and pictures,
+    the emoji models, and the inpainters."""
     root = tmp_path_factory.mktemp("dry-run")
     out = root / "checkpoints"
     for dataset in DATASETS:
@@ -38,6 +39,8 @@ def dry_run_dir(tmp_path_factory) -> Path:
             train(model, dataset, dry_run=True, out=out, run_dir=root / "runs" / f"{model}-{dataset}", quiet=True)
     for model in ("textflow", "captioner"):
         train(model, "scenes", dry_run=True, out=out, run_dir=root / "runs" / f"{model}-scenes", quiet=True)
+    for model in ("pix2pix", "flowmatch", "classifier"):  # sketch to emoji; the emoji generator and its judge
+        train(model, "emoji", dry_run=True, out=out, run_dir=root / "runs" / f"{model}-emoji", quiet=True)
     train("inpaint-base", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-base-photos", quiet=True)
     train("inpaint-256", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-256-photos", quiet=True)
     train("inpaint-l2", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-l2-photos", quiet=True)

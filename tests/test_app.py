@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import bad_inputs
 import genimg
@@ -133,14 +133,16 @@ class TestEventFunctions:
         assert "- `flow-mnist`" not in note and generate_grid("VAE", "Fashion-MNIST", EVERY_CLASS, 0, 4, 0, 1)
 
     def test_controls_follow_the_model(self):
-        label, truncation, temperature, ode_box, manifold_box = controls_for("VAE (2-D latent)", "MNIST")
+        label, truncation, temperature, ode_box, manifold_box, count = controls_for("VAE (2-D latent)", "MNIST")
         assert (label["visible"], truncation["visible"], temperature["visible"], ode_box["visible"],
-                manifold_box["visible"]) == (False, False, True, False, True)
-        label, truncation, temperature, ode_box, manifold_box = controls_for("Flow matching", "MNIST")
+                manifold_box["visible"]) == (False, False, True, False, True) and "value" not in count
+        label, truncation, temperature, ode_box, manifold_box, count = controls_for("Flow matching", "MNIST")
         assert (label["visible"], truncation["visible"], temperature["visible"], ode_box["visible"],
                 manifold_box["visible"]) == (True, False, False, True, False)
         label, truncation, *_ = controls_for("Conditional GAN", "MNIST")
         assert label["visible"] and label["choices"][1] == "0" and truncation["visible"]
+        label, *_, count = controls_for("Flow matching", "Emoji")  # colour emoji: two of each category
+        assert label["choices"][1:] == genimg.class_names("emoji") and count["value"] == 18
         class_a, class_b = classes_for("Conditional GAN", "Fashion-MNIST")
         assert class_a["value"] == "T-shirt/top" and class_b["value"] == "Ankle boot" and class_a["visible"]
 
@@ -229,6 +231,40 @@ def test_text_to_image_and_caption_through_the_client(client, tmp_path):
     assert image_format(scene)[0] == "PNG" and genimg.EXAMPLE_PROMPTS[1] in drawn_from
     with pytest.raises(AppError, match="Draw a digit"):
         client.predict(None, None, 1, api_name="/caption")
+
+def test_emoji_through_the_client(client):
+    grid, _, info = client.predict("Flow matching", "Emoji", "Food & Drink", 0, 4, 0, 1, 2, 2.0, "Euler",
+                                   api_name="/generate")
+    assert image_format(grid)[0] == "PNG" and "flowmatch-emoji" in info
+    with Image.open(grid) as picture:
+        assert picture.mode == "RGB"
+    with pytest.raises(AppError, match="DCGAN was not trained on Emoji; the models that were: Flow matching"):
+        client.predict("DCGAN", "Emoji", EVERY_CLASS, 0, 4, 0, 1, api_name="/generate")
+    strip, gif = client.predict("Flow matching", "Emoji", 1, 2, "Smileys & Emotion", "Flags", 3, "Spherical",
+                                api_name="/interpolate")
+    assert image_format(strip)[0] == "PNG" and frame_count(gif) >= 3
+
+
+def test_sketch_to_emoji_through_the_client(client, tmp_path):
+    page = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    ImageDraw.Draw(page).ellipse((30, 30, 220, 220), outline=(0, 0, 0, 255), width=6)
+    page.save(tmp_path / "drawing.png")
+    drawing = {"background": None, "layers": [], "composite": handle_file(str(tmp_path / "drawing.png"))}
+    emoji, seen, info = client.predict(drawing, None, "Any (let the drawing decide)", api_name="/sketch_to_emoji")
+    assert image_format(emoji) == ("PNG", (256, 256)) and image_format(seen) == ("PNG", (256, 256))
+    assert "your drawing" in info
+    photo = handle_file(str(ROOT / "examples" / "chelsea.png"))
+    _, _, info = client.predict(None, photo, genimg.translation_categories()[2], api_name="/sketch_to_emoji")
+    assert "the edges of your picture" in info and genimg.translation_categories()[2] in info
+    _, _, info = client.predict(None, handle_file(str(tmp_path / "drawing.png")), "Any (let the drawing decide)",
+                                api_name="/sketch_to_emoji")
+    assert "your uploaded drawing" in info
+    blank = {"background": None, "layers": [], "composite": None}
+    with pytest.raises(AppError, match="Draw an emoji's outline in the box"):
+        client.predict(blank, None, "Any (let the drawing decide)", api_name="/sketch_to_emoji")
+    with pytest.raises(AppError, match="Category hint must be one of: Any .*; got 'Hats'"):
+        client.predict(drawing, None, "Hats", api_name="/sketch_to_emoji")
+
 
 def test_manifold_through_the_client(client):
     path = client.predict("MNIST", 5, api_name="/manifold")

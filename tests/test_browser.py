@@ -142,6 +142,17 @@ def test_likelihood_of_a_drawing(page):
     assert "bits per pixel" in panel(page).inner_text()
 
 
+def test_sketch_to_emoji_from_a_drawing(page):
+    open_tab(page, "Sketch to emoji")
+    pad = panel(page).locator("canvas").first
+    pad.wait_for()
+    panel(page).get_by_role("button", name="Brush", exact=True).first.click()
+    draw_stroke(page, pad, (0.4, 0.3), (0.6, 0.3))
+    draw_stroke(page, pad, (0.4, 0.7), (0.6, 0.7))
+    press_and_wait(page, "Paint it", "The emoji (64x64, shown 4x)")
+    assert "Painted from your drawing" in panel(page).inner_text()
+
+
 def test_upscale_and_style_an_uploaded_photo(page):
     open_tab(page, "Upscale")
     page.locator("#upscale_in input[type=file]").first.set_input_files(str(ROOT / "examples" / "coins.png"))

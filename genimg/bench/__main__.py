@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|text|lab|load|figures|docs`.
+"""Benchmarks: `python -m genimg.bench quality|speed|likelihood|sr|inpaint|style|text|translate|lab|load|figures|docs`.
 
 quality: Fréchet distance in each dataset's classifier feature space on 10,000 samples, printed
          beside two references computed the same way (real train vs real test: the floor; real test
@@ -19,6 +19,8 @@ likelihood: the normalizing flows' bits/dim on both test sets (their own and the
 text:    words and pictures on the captioned scenes: the captioner's exact-match and BLEU-4 on test scenes and on
          held-out pairs; the share of test prompts the text-to-image model draws as asked (read back by the
          captioner, and item by item by the classifiers); one caption's and 16 pictures' time.
+translate: sketch to emoji: L1, PSNR, Fréchet distance and category agreement of the translations of held-out
+         emoji's drawings (with and without the category hint), one translation's time, and a figure.
 lab:     the training lab: runs of 30, 60 and 120 s of each lab family on MNIST, scored by Fréchet distance beside
          the floor and the blurred reference, with their grids in one figure; and /generate's latency while a run
          trains in the app.
@@ -43,6 +45,7 @@ from .lab import quality as lab_quality, responsiveness as lab_responsiveness
 from .inpaint import inpaint_quality, inpaint_speed
 from .style import style_grid, style_quality, style_speed
 from .text import text
+from .translate import translate_quality
 from .upscale import sr_figure, sr_quality, sr_speed
 
 
@@ -56,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
     q.add_argument("--json", help="also write the results to this JSON file")
     q.add_argument("--models", nargs="*", help="only these checkpoints (default: every released generator)")
+    q.add_argument("--datasets", nargs="*", choices=["mnist", "fashion-mnist", "emoji"],
+                   help="only these data sets (default: all three)")
     lk = sub.add_parser("likelihood", help="the flows' bits/dim on both test sets, histograms; the VAEs' bound")
     lk.add_argument("--data", help="dataset folder (as train.py --data)")
     lk.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
@@ -102,6 +107,12 @@ def parser() -> argparse.ArgumentParser:
     tx.add_argument("--examples", action="store_true", help="also write a few real test scenes to examples/scenes")
     tx.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
     tx.add_argument("--json", help="also write the results to this JSON file")
+    tr = sub.add_parser("translate", help="sketch to emoji: L1, PSNR, FD, category agreement on held-out emoji; speed")
+    tr.add_argument("--data", help="folder with emoji/ (as train.py --data)")
+    tr.add_argument("--repeats", type=int, default=20, help="timed translations (0: skip)")
+    tr.add_argument("--figure", help="also write drawings, translations and real emoji per category to this PNG")
+    tr.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
+    tr.add_argument("--json", help="also write the results to this JSON file")
     ld = sub.add_parser("load", help="the app under many users: latency per endpoint, queue, memory, disk")
     ld.add_argument("--users", type=int, default=20)
     ld.add_argument("--requests", type=int, default=10, help="requests per user")
@@ -127,7 +138,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, tx, lb, ld, f, d):
+    for p in (q, lk, s, r, n, t, tx, tr, lb, ld, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -137,7 +148,7 @@ def main(argv=None):
     if args.checkpoints:
         api.set_checkpoint_dir(args.checkpoints)
     if args.command == "quality":
-        quality(args.n, args.data, args.update_cards, args.json, args.models)
+        quality(args.n, args.data, args.update_cards, args.json, args.models, args.datasets)
     elif args.command == "likelihood":
         likelihood(args.data, args.update_cards, args.json)
     elif args.command == "speed":
@@ -177,6 +188,8 @@ def main(argv=None):
     elif args.command == "text":
         text(args.data, args.n, n_prompts=args.prompts, repeats=args.repeats, update_cards=args.update_cards,
              out=args.json, examples=args.examples)
+    elif args.command == "translate":
+        translate_quality(args.data, args.update_cards, args.json, args.figure, args.repeats)
     elif args.command == "lab":
         results = {"quality": lab_quality(args.families, args.seconds, args.n, args.data, figure=args.figure),
                    "command": " ".join(["python -m genimg.bench", *(argv or sys.argv[1:])])}

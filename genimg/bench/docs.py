@@ -16,7 +16,7 @@ from .common import ROOT
 COMMAND = "python -m genimg.bench docs"
 START, END = "<!-- models:start -->", "<!-- models:end -->"
 DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST",  # others are shown as named
-                  "scenes": "captioned scenes (MNIST + Fashion-MNIST)"}
+                  "scenes": "captioned scenes (MNIST + Fashion-MNIST)", "emoji": "Emoji (Twemoji and Noto)"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,6 +285,31 @@ def inpainter_section(names: list, cards: dict) -> list:
     return lines
 
 
+def translator_section(names: list, cards: dict) -> list:
+    lines = ["## Sketch to emoji", "",
+             "Each held-out emoji (never seen in training, under either artist) is turned into a drawing by the "
+             "trainer's own drawing maker (a fixed seed), and the drawing translated back. *L1* and *PSNR*: against the "
+             "real emoji (64x64, colour). *FD*: Fréchet distance of the translations, shrunk to 32x32, to the real test "
+             "emoji in the emoji classifier's features, beside the real-vs-real floor and the 3x3-blurred test emoji. "
+             "*Category*: the classifier's category of the translation is the real emoji's. *Time*: one 256x256 "
+             "drawing read and translated, median.", ""]
+    header = ["model", "hint", "L1", "PSNR", "FD", "× floor", "category", "time"]
+    for name in names:
+        t = cards[name].get("metrics", {}).get("translation")
+        if not t:
+            lines += [f"{model_cell(name)}: not measured yet.", ""]
+            continue
+        rows = [["real train vs real test (the floor)", "", "", "", sig(t["floor"]), "1", "", ""],
+                ["real test, 3x3 box blur", "", "", "", sig(t["blur"]), sig(t["blur"] / t["floor"]), "", ""]]
+        for hint, r in (("none", t), ("the true category", t["hint"])):
+            rows.append([model_cell(name), hint, num(r["l1"], 3), num(r["psnr"], 2, " dB"), sig(r["fd"]),
+                         sig(r["fd"] / t["floor"]), pct(r["category_agreement"]),
+                         num(1000 * t["seconds"], 0, " ms") if t.get("seconds") is not None else ""])
+        lines += [*table(header, rows), "", f"{t['n']} held-out emoji.", *measured_by(("", t.get("command")))]
+    lines += training_table(names, cards)
+    return lines
+
+
 def scenes_section(names: list, cards: dict) -> list:
     """Text to image and the captioner, on the captioned scenes (genimg/bench/text.py)."""
     lines = ["## Words and pictures (captioned scenes)", "",
@@ -392,6 +417,11 @@ def headline(name: str, card: dict) -> str:
     elif kind == "text-to-image" and (t := m.get("text_to_image")):
         parts.append(f"{pct(t['correct'])} of test prompts drawn as asked (read back by the captioner), "
                      f"{pct(t['held_out_correct'])} on held-out pairs")
+    elif kind == "translator" and (t := m.get("translation")):
+        parts.append(f"PSNR {t['psnr']:.1f} dB and FD {sig(t['fd'])} (floor {sig(t['floor'])}) on the drawings of "
+                     f"{t['n']} held-out emoji, category kept {pct(t['category_agreement'])}")
+        if t.get("seconds") is not None:
+            parts.append(f"{1000 * t['seconds']:.0f} ms per drawing")
     elif kind == "classifier":
         if m.get("test_accuracy") is not None:
             parts.append(f"test accuracy {pct(m['test_accuracy'], 2)}")
@@ -547,6 +577,7 @@ def results_markdown(cards: dict, unavailable: dict) -> str:
         (("inpainter",), lambda names: inpainter_section(names, cards)),
         (("stylizer",), lambda names: stylizer_section(names, cards)),
         (("text-to-image", "captioner"), lambda names: scenes_section(names, cards)),
+        (("translator",), lambda names: translator_section(names, cards)),
     ]
     for kinds, section in sections:
         names = shown(*kinds)

@@ -110,6 +110,15 @@ def text_figures() -> dict:
                                  (box(wrap(text), (245, 245, 235)), "its caption")])}
 
 
+def sketch_figure() -> Image.Image:
+    from .translate import hand_drawn_smiley
+    drawing = Image.alpha_composite(Image.new("RGBA", (256, 256), "white"), hand_drawn_smiley())
+    seen = Image.fromarray(255 - (api.drawing_ink(drawing)[0, 0] * 255).round().byte().numpy(), "L")
+    return strip([(drawing, "your drawing"), (seen, "what it reads\n(64x64)"),
+                  (box("U-Net\n(pix2pix)"), "paints inside\nthe lines"),
+                  (api.translate(drawing).resize((PANEL - 10, PANEL - 10), Image.LANCZOS), "an emoji")])
+
+
 def photo_figures() -> dict:
     photo = api.load_image(ROOT / "examples" / "chelsea.png").convert("RGB")
     crop = photo.crop((photo.width // 2 - 64, photo.height // 2 - 64, photo.width // 2 + 64, photo.height // 2 + 64))
@@ -137,7 +146,7 @@ def figures(out: str | Path | None = None) -> dict:
     folder = Path(out or ROOT / "docs" / "figures")
     folder.mkdir(parents=True, exist_ok=True)
     made = {"generate": generate_figure(), "interpolate": interpolate_figure(), "likelihood": likelihood_figure(),
-            **text_figures(), **photo_figures()}
+            **text_figures(), "sketch": sketch_figure(), **photo_figures()}
     paths = {}
     for tab, image in made.items():
         paths[tab] = folder / f"{tab}.png"

@@ -42,10 +42,12 @@ def references(clf, real, n: int) -> tuple:
     return test, test_features, floor, blurred
 
 
-def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
-    """only: checkpoint names to measure (default: every released generator); the references are measured anyway."""
+def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_sets=None):
+    """only: checkpoint names to measure (default: every released generator); the references are measured anyway.
+    data_sets: the data sets to measure on (default: MNIST, Fashion-MNIST and emoji). The emoji have 760 test
+    images: their floor and blur references, and the samples' distance, are taken against those."""
     results = {}
-    for dataset in datasets.DATASETS:
+    for dataset in data_sets or (*datasets.DATASETS, "emoji"):
         try:
             classifier = api.find_kind("classifier", dataset)
         except ValueError as error:
@@ -53,13 +55,14 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None):
             continue
         real = datasets.load(dataset, data)
         clf = classifier.module
-        test, test_features, floor, blurred = references(clf, real, n)
+        test, test_features, floor, blurred = references(clf, real, min(n, len(real.test_images)))
         accuracy = float((metrics.predictions(clf, datasets.to_float(real.test_images)) == real.test_labels).float().mean())
         train_all = datasets.to_float(real.train_images)
         copies_real = float((metrics.nearest_distances(test[:2000], train_all) < COPY_THRESHOLD).float().mean())
         rows = {"classifier_test_accuracy": round(accuracy, 4), "fd_floor_train_vs_test": round(floor, 3),
                 "fd_blurred_test": round(blurred, 3), "copy_share_real_test": round(copies_real, 4), "models": {}}
-        print(f"\n{dataset}: classifier test accuracy {accuracy:.2%}; {n:,} samples per model")
+        print(f"\n{dataset}: classifier test accuracy {accuracy:.2%}; {n:,} samples per model against {len(test):,} "
+              f"test images")
         print(f"  {'':<24}{'FD':>9}{'x floor':>9}  {'class agreement':>38}  {'near-copies':>11}")
         print(f"  {'real train vs test':<24}{floor:>9.3f}{1:>9.1f}  {accuracy:>37.2%}   {copies_real:>10.2%}")
         print(f"  {'real test, 3x3 blur':<24}{blurred:>9.3f}{blurred / floor:>9.1f}")

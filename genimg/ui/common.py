@@ -30,6 +30,7 @@ except ImportError:  # `spaces` not installed: the same no-op, used as @gpu or @
         return fn if fn is not None else (lambda f: f)
 
 DATASET_CHOICES = {"Fashion-MNIST": "fashion-mnist", "MNIST": "mnist"}
+GENERATOR_DATASETS = {**DATASET_CHOICES, "Emoji": "emoji"}  # the generators' menus: some also draw colour emoji
 EVERY_CLASS = "(one of each)"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "genimg"
 LAB_ROOT = Path(tempfile.gettempdir()) / "genimg-lab"  # a folder per browser session, deleted when it closes
@@ -83,9 +84,21 @@ def checkpoint_name(family_label: str, dataset_label: str) -> str:
             raise gr.Error(f"The model trained in the Train tab is a {model.record.label}: choose that as the Model, "
                            f"or another Dataset.")
         return trained
-    if dataset_label not in DATASET_CHOICES:
-        raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(DATASET_CHOICES)}.")
-    return genimg.find(entry["family"], DATASET_CHOICES[dataset_label]).name
+    return released_generator(entry, dataset_label).name
+
+
+def released_generator(entry: dict, dataset_label: str):
+    """The shipped generator of a family (an entry of generator_families()) for a Dataset menu's label; a message
+    naming the models that have it when this family has none."""
+    if dataset_label not in GENERATOR_DATASETS:
+        raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(GENERATOR_DATASETS)}.")
+    try:
+        return genimg.find(entry["family"], GENERATOR_DATASETS[dataset_label])
+    except ValueError:
+        having = dict.fromkeys(e["label"] for e in genimg.models(check=False).values()
+                               if e["kind"] in genimg.GENERATOR_KINDS and e["dataset"] == GENERATOR_DATASETS[dataset_label])
+        raise gr.Error(f"{entry['label']} was not trained on {dataset_label}; the models that were: "
+                       f"{', '.join(having) or 'none'}.") from None
 
 
 def user_errors(fn):
@@ -390,7 +403,7 @@ def save_png(image) -> str:
 
 
 def class_choices(dataset_label: str, classes_of) -> list:
-    return [EVERY_CLASS] + list(classes_of(DATASET_CHOICES.get(dataset_label, "fashion-mnist")))
+    return [EVERY_CLASS] + list(classes_of(GENERATOR_DATASETS.get(dataset_label, "fashion-mnist")))
 
 
 def ode_controls():
@@ -432,18 +445,19 @@ def picked(count: int, total: int) -> list:
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
 
 
-def drawn_image(drawing, upload):
-    """The picture to read from a Sketchpad or an upload: an upload wins over the drawing; a drawing is its composite, or its layers over
-    its background when a client sent no composite."""
+def drawn_image(drawing, upload, what: str = "a digit or a garment"):
+    """The picture to read from a Sketchpad or an upload: an upload wins over the drawing; a drawing is its
+    composite, or its layers over its background when a client sent no composite. `what`: what to draw, for the
+    messages."""
     if upload is not None:
         return upload
     if not isinstance(drawing, dict):
-        raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
+        raise gr.Error(f"Draw {what} in the box, or upload a picture.")
     composite = drawing.get("composite")
     if composite is None:
         parts = [p for p in [drawing.get("background"), *(drawing.get("layers") or [])] if p is not None]
         if not parts:
-            raise gr.Error("Draw a digit or a garment in the box, or upload a picture.")
+            raise gr.Error(f"Draw {what} in the box, or upload a picture.")
         composite = np.array(parts[0], dtype=np.float32)
         for layer in parts[1:]:
             layer = np.asarray(layer, dtype=np.float32)
@@ -453,7 +467,7 @@ def drawn_image(drawing, upload):
                 composite[..., 3:] = np.maximum(composite[..., 3:], layer[..., 3:])
     composite = np.asarray(composite)
     if composite.ndim == 3 and composite.shape[-1] == 4 and composite[..., 3].max() == 0:
-        raise gr.Error("The drawing is empty: draw a digit or a garment first.")
+        raise gr.Error(f"The drawing is empty: draw {what} first.")
     return composite.astype(np.uint8)
 
 
@@ -464,7 +478,8 @@ def step_through_pictures(path: list, gif_zoom: int = 8) -> tuple:
     shown = picked(SNAPSHOTS, len(path))
     strip = labelled_strip([[path[i][1][0] for i in shown], [path[i][2][0] for i in shown]],
                            [path[i][0] for i in shown], ["image x_t", "guess of the end"])
-    frames = [Image.fromarray(np.hstack([np.asarray(x[0].convert("L")), np.asarray(g[0].convert("L"))]))
+    mode = path[-1][1][0].mode  # grey digits, colour emoji
+    frames = [Image.fromarray(np.hstack([np.asarray(x[0].convert(mode)), np.asarray(g[0].convert(mode))]))
               for _, x, g in path]
     gif_path = output_path(".gif")
     genimg.save_gif(frames + [frames[-1]] * 6, gif_path, duration_ms=max(60, 1600 // len(frames)), scale=gif_zoom,

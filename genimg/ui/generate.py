@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (ode_controls, tab_figure, DATASET_CHOICES, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
+from .common import (ode_controls, tab_figure, DATASET_CHOICES, GENERATOR_DATASETS, EVERY_CLASS, checkpoint_name, class_choices, conditional_label,
                      generator_entry, generator_families, gpu, lab_checkpoint, output_path, queue, user_errors)
 
 SUMMARY = """A network learned from thousands of pictures of clothes or handwritten digits how such pictures look, and now
@@ -113,24 +113,30 @@ def manifold_map(dataset_label, size):
 
 
 def controls_for(family_label, dataset_label):
-    """Show the controls that apply to the chosen model (class, truncation, temperature, ODE steps, manifold map)."""
+    """Show the controls that apply to the chosen model (class, truncation, temperature, ODE steps, manifold map);
+    emoji come 18 at a time (two of each category), as a colour network takes longer per picture."""
     entry = generator_entry(family_label)
     conditional = entry["kind"] == "conditional-generator" and not lab_checkpoint(dataset_label)
     return (gr.update(visible=conditional, choices=class_choices(dataset_label, genimg.class_names), value=EVERY_CLASS),
             gr.update(visible=entry["latent_knob"] == "truncation"),
             gr.update(visible=entry["latent_knob"] == "temperature", value=entry["default_temperature"]),
             gr.update(visible=entry["ode_sampler"]),
-            gr.update(visible=entry["latent_map"]))
+            gr.update(visible=entry["latent_map"]),
+            gr.update(value=EMOJI_COUNT) if dataset_label == "Emoji" else gr.update())
+
+
+EMOJI_COUNT = 18
 
 
 def example_rows() -> list:
-    """One click each: every generator on one of the datasets, with a seed that shows it well."""
+    """One click each: every generator on one of the digit datasets, with a seed that shows it well, and each that
+    draws emoji on emoji."""
     rows = []
+    emoji = {e["label"] for e in genimg.models(check=False).values() if e["dataset"] == "emoji"}
     for k, (label, entry) in enumerate(generator_families().items()):
-        dataset = list(DATASET_CHOICES)[k % len(DATASET_CHOICES)]
-        rows.append([label, dataset, EVERY_CLASS, k + 1, 32, 0, entry["default_temperature"], genimg.DEFAULT_ODE_STEPS,
-                     genimg.DEFAULT_GUIDANCE,
-                     "Euler"])
+        for dataset in [list(DATASET_CHOICES)[k % len(DATASET_CHOICES)]] + (["Emoji"] if label in emoji else []):
+            rows.append([label, dataset, EVERY_CLASS, k + 1, EMOJI_COUNT if dataset == "Emoji" else 32, 0,
+                         entry["default_temperature"], genimg.DEFAULT_ODE_STEPS, genimg.DEFAULT_GUIDANCE, "Euler"])
     return rows
 
 
@@ -141,7 +147,7 @@ def build_tab():
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")
-                dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
+                dataset = gr.Dropdown(choices=list(GENERATOR_DATASETS), value="Fashion-MNIST", label="Dataset")
                 # allow_custom_value: the choices shown are Fashion-MNIST's until the dataset changes, but an API
                 # call names MNIST's classes directly; genimg checks the class and explains a wrong one.
                 label = gr.Dropdown(choices=class_choices("Fashion-MNIST", genimg.class_names), value=EVERY_CLASS,
@@ -175,6 +181,6 @@ def build_tab():
         manifold_button.click(manifold_map, [dataset, size], manifold_image, api_name="manifold", **queue("light"),
                               show_progress="minimal", scroll_to_output=True)
         for control in (family, dataset):
-            control.change(controls_for, [family, dataset], [label, truncation, temperature, ode_box, manifold_box],
-                           api_visibility="private")
+            control.change(controls_for, [family, dataset],
+                           [label, truncation, temperature, ode_box, manifold_box, count], api_visibility="private")
     return family, dataset

@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (tab_figure, DATASET_CHOICES, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
+from .common import (tab_figure, GENERATOR_DATASETS, checkpoint_name, conditional_label, generator_entry, generator_families, gpu,
                      lab_checkpoint, output_path, queue, user_errors)
 
 GIF_ZOOM = 12  # 28x28 frames shown at 336x336 (nearest neighbour: the pixels stay visible)
@@ -66,7 +66,7 @@ def example_rows() -> list:
 
 
 def classes_for(family_label, dataset_label):
-    names = genimg.class_names(DATASET_CHOICES.get(dataset_label, "fashion-mnist"))
+    names = genimg.class_names(GENERATOR_DATASETS.get(dataset_label, "fashion-mnist"))
     visible = generator_entry(family_label)["kind"] == "conditional-generator" and not lab_checkpoint(dataset_label)
     return (gr.update(choices=names, value=names[0], visible=visible),
             gr.update(choices=names, value=names[-1], visible=visible))
@@ -80,7 +80,7 @@ def build_tab():
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=list(generator_families()), value=conditional_label(), label="Model")
-                dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="Fashion-MNIST", label="Dataset")
+                dataset = gr.Dropdown(choices=list(GENERATOR_DATASETS), value="Fashion-MNIST", label="Dataset")
                 with gr.Row():
                     seed_a = gr.Number(value=1, precision=0, label="Seed A", minimum=0, maximum=genimg.MAX_SEED)
                     seed_b = gr.Number(value=2, precision=0, label="Seed B", minimum=0, maximum=genimg.MAX_SEED)

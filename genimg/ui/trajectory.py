@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import (DATASET_CHOICES, EVERY_CLASS, class_choices, generator_families, gpu, ode_controls, queue,
+from .common import (GENERATOR_DATASETS, EVERY_CLASS, released_generator, class_choices, generator_families, gpu, ode_controls, queue,
                      step_through_pictures, user_errors)
 
 SUMMARY = """The model starts from pure noise and, in a few small steps, pushes every pixel towards a picture. The top row
@@ -58,9 +58,7 @@ def step_through(family_label, dataset_label, class_label, seed, steps, guidance
     entry = generator_families().get(family_label)
     if entry is None or not entry["ode_sampler"]:
         raise gr.Error(f"Choose one of {', '.join(ode_family_labels())}.")
-    if dataset_label not in DATASET_CHOICES:
-        raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(DATASET_CHOICES)}.")
-    model = genimg.find(entry["family"], DATASET_CHOICES[dataset_label])
+    model = released_generator(entry, dataset_label)
     seed = genimg.whole_number(seed, "seed", 0, genimg.MAX_SEED)
     label = seed % len(model.classes) if class_label in (None, "", EVERY_CLASS) else class_label
     path = genimg.trajectory(model, seed=seed, label=label, steps=steps, guidance=guidance, sampler=sampler)
@@ -78,7 +76,7 @@ def build_tab():
         with gr.Row():
             with gr.Column(scale=1):
                 family = gr.Dropdown(choices=labels, value=labels[0] if labels else None, label="Model")
-                dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="MNIST", label="Dataset")
+                dataset = gr.Dropdown(choices=list(GENERATOR_DATASETS), value="MNIST", label="Dataset")
                 label = gr.Dropdown(choices=class_choices("MNIST", genimg.class_names), value="3", label="Class",
                                     allow_custom_value=True)
                 seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED)
