@@ -137,3 +137,14 @@ def test_unknown_category_and_flat_pictures_get_a_message(translator):
         genimg.sketch_of(Image.new("RGB", (80, 80), "teal"))
     with pytest.raises(ValueError, match="dcgan-mnist does not translate drawings; the models that do: pix2pix"):
         genimg.translator("dcgan-mnist")
+
+
+def test_every_image_mode_and_an_odd_size_read_the_same(translator):
+    tall = Image.new("L", (90, 300), 255)
+    ImageDraw.Draw(tall).ellipse((10, 10, 80, 290), outline=0, width=4)
+    expected = genimg.drawing_ink(tall)
+    for mode in ("1", "LA", "P", "I", "F", "CMYK", "RGB", "RGBA"):
+        assert torch.allclose(genimg.drawing_ink(tall.convert(mode)), expected), mode
+    sixteen_bit = Image.fromarray(np.asarray(tall).astype(np.uint16) * 257)
+    assert torch.allclose(genimg.drawing_ink(sixteen_bit), expected)
+    assert genimg.translate(tall.convert("CMYK")).size == (64, 64)

@@ -61,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--models", nargs="*", help="only these checkpoints (default: every released generator)")
     q.add_argument("--datasets", nargs="*", choices=["mnist", "fashion-mnist", "emoji"],
                    help="only these data sets (default: all three)")
+    q.add_argument("--grids", help="also write each model's first samples to <name>.png in this folder")
     lk = sub.add_parser("likelihood", help="the flows' bits/dim on both test sets, histograms; the VAEs' bound")
     lk.add_argument("--data", help="dataset folder (as train.py --data)")
     lk.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint cards")
@@ -148,7 +149,7 @@ def main(argv=None):
     if args.checkpoints:
         api.set_checkpoint_dir(args.checkpoints)
     if args.command == "quality":
-        quality(args.n, args.data, args.update_cards, args.json, args.models, args.datasets)
+        quality(args.n, args.data, args.update_cards, args.json, args.models, args.datasets, args.grids)
     elif args.command == "likelihood":
         likelihood(args.data, args.update_cards, args.json)
     elif args.command == "speed":

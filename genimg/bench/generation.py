@@ -5,11 +5,13 @@ Fréchet distances are taken in each dataset's classifier feature space on n sam
 computed the same way: real train vs real test (the floor) and real test images blurred with a 3x3 box filter
 (a mild, visible degradation). Class agreement applies to conditional generators."""
 import statistics
+from pathlib import Path
 
 import torch
 
 from .. import api, checkpoints, data as datasets, metrics, registry
 from ..api.generation import decode, latents
+from ..imaging import grid, to_pil
 from .common import app_startup_seconds, median_ms, speed_photo, write_results
 
 # A sample "nearly copies" a training image when its RMS pixel distance to it is under this
@@ -42,10 +44,12 @@ def references(clf, real, n: int) -> tuple:
     return test, test_features, floor, blurred
 
 
-def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_sets=None):
+def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_sets=None, grids=None):
     """only: checkpoint names to measure (default: every released generator); the references are measured anyway.
     data_sets: the data sets to measure on (default: MNIST, Fashion-MNIST and emoji). The emoji have 760 test
-    images: their floor and blur references, and the samples' distance, are taken against those."""
+    images: their floor and blur references, and the samples' distance, are taken against those.
+    grids: a folder for each measured model's first samples as <name>.png (conditional models: a column per
+    class)."""
     results = {}
     for dataset in data_sets or (*datasets.DATASETS, "emoji"):
         try:
@@ -75,6 +79,11 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_s
                 print(f"  {name}: unavailable ({error})")
                 continue
             images, labels = sample_images(model, n)
+            if grids:
+                Path(grids).mkdir(parents=True, exist_ok=True)
+                columns = len(model.classes) if model.conditional else 10
+                grid(to_pil(images[:8 * columns]), columns=columns, scale=2, background=255).save(
+                    Path(grids) / f"{model.name}.png")
             fd = metrics.frechet_distance(metrics.features(clf, images), test_features)
             row = {"fd": round(fd, 3), "fd_ratio_to_floor": round(fd / floor, 2),
                    "fd_ratio_to_blurred": round(fd / blurred, 3),
