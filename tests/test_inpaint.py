@@ -510,6 +510,16 @@ def test_app_through_gradio_client(tmp_path):
         with Image.open(mask_png) as mask:
             assert np.array_equal(np.asarray(mask) > 0, ~known)
         assert "inpaint-psnr-photos" in info
+        # Paint on the result, then Undo: the editor gets the filled image, then the one it was filled from.
+        again, note = client.predict(handle_file(result), handle_file(original), api_name="/inpaint_again")
+        with Image.open(again["background"]) as shown, Image.open(result) as out:
+            assert np.array_equal(np.asarray(shown.convert("RGB")), np.asarray(out.convert("RGB")))
+        assert "1 kept" in note
+        back, note = client.predict(api_name="/inpaint_undo")
+        with Image.open(back["background"]) as shown, Image.open(tmp_path / "photo.png") as source:
+            assert np.array_equal(np.asarray(shown.convert("RGB")), np.asarray(source))
+        with pytest.raises(AppError, match="Nothing to undo"):
+            client.predict(api_name="/inpaint_undo")
         empty = {"background": handle_file(str(tmp_path / "photo.png")),
                  "layers": [handle_file(str(tmp_path / "empty.png"))], "composite": None}
         *_, info = client.predict(empty, "Photo network", 0, api_name="/inpaint")

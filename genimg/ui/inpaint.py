@@ -175,8 +175,54 @@ def open_photo(path):
         image.thumbnail((EDITOR_SIDE, EDITOR_SIDE), Image.Resampling.LANCZOS)
         note = (f"The photo was {original[0]}x{original[1]}; it is shown and filled at {image.width}x{image.height} "
                 f"(at most {EDITOR_SIDE} pixels a side here).")
+    return editor_value(image), note
+
+
+MAX_UNDO = 20  # earlier pictures kept per browser tab for Undo (paths of PNG results, swept with the other results)
+
+
+def editor_value(image) -> dict:
     array = np.asarray(image.convert("RGBA"))
-    return {"background": array, "layers": [], "composite": array}, note
+    return {"background": array, "layers": [], "composite": array}
+
+
+@user_errors
+def paint_on_result(result, before, history):
+    """Put the filled image into the editor to paint and fill again; the picture it was filled from goes on the
+    Undo list.
+
+    Args:
+        result: the filled image (PNG path) of the last Fill.
+        before: the image (PNG path) that Fill started from.
+        history: the Undo list of this browser tab (paths), oldest first.
+    Returns:
+        the editor value, the Undo list, and a markdown note.
+    """
+    if result is None:
+        raise gr.Error("Fill something first: then the result can be painted on again.")
+    history = ([*(history or []), before] if before else list(history or []))[-MAX_UNDO:]
+    return (editor_value(genimg.load_image(result, task="inpaint")), history,
+            f"Painting on the filled image; Undo goes back one fill ({len(history)} kept).")
+
+
+@user_errors
+def undo_fill(history):
+    """Back to the picture before the last fill that was painted on (Undo, as many times as fills were kept).
+
+    Args:
+        history: the Undo list of this browser tab (paths), oldest first.
+    Returns:
+        the editor value, the shorter Undo list, and a markdown note.
+    """
+    if not history:
+        raise gr.Error("Nothing to undo: Undo goes back past fills you went on painting on.")
+    *rest, last = history
+    try:
+        image = genimg.load_image(last, task="inpaint")
+    except ValueError:
+        raise gr.Error("That earlier picture is gone (results are kept for a limited time): open the photo again.") \
+            from None
+    return editor_value(image), rest, f"Back one fill ({len(rest)} more to undo)."
 
 
 def prior_controls(model_label):
@@ -203,7 +249,9 @@ def build_tab():
                 # Photos come in through the Open button, shrunk on the server; the editor's own upload would
                 # make the browser decode the full-size file into a canvas first.
                 editor = gr.ImageEditor(
+                    # PNG: the photo reaches the browser and comes back without the lossy WebP of gradio's default.
                     label="Paint over what should go", type="numpy", image_mode="RGBA", sources=["clipboard"],
+                    format="png",
                     layers=False, transforms=(), brush=brush(24), eraser=gr.Eraser(default_size=24),
                     elem_id="inpaint_in")
                 opener = gr.UploadButton("Open a photo...", file_types=["image"], type="filepath",
@@ -226,12 +274,21 @@ def build_tab():
                     original_out = gr.Image(label="Original", format="png", type="filepath")
                     mask_out = gr.Image(label="Mask", format="png", type="filepath", image_mode="L")
                 result_out = gr.Image(label="Filled", format="png", type="filepath")
+                with gr.Row():
+                    again = gr.Button("Paint on the result")
+                    undo = gr.Button("Undo a fill")
+                history = gr.State([])
                 download = gr.File(label="Filled image (PNG)")
                 info = gr.Markdown()
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
                                                         {"left": "$", "right": "$", "display": False}])
-        opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open", **queue("light"))
+        opener.upload(open_photo, opener, [editor, opened_note], api_name="inpaint_open", **queue("light")).then(
+            lambda: [], None, history, api_visibility="private", queue=False)  # a new photo: nothing to undo
+        again.click(paint_on_result, [result_out, original_out, history], [editor, history, opened_note],
+                    api_name="inpaint_again", **queue("light"), show_progress="hidden")
+        undo.click(undo_fill, history, [editor, history, opened_note], api_name="inpaint_undo", **queue("light"),
+                   show_progress="hidden")
         # No progress overlay on the editor: with one, the canvas sometimes stayed under a spinner after the sample
         # had arrived (seen in headless Chromium), and strokes painted meanwhile were lost.
         sample_button.click(next_sample, [model, seed, drawn], [editor, drawn], api_name="inpaint_sample",
