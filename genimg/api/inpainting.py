@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from .. import photos, registry
+from ..data import DATASETS
 from ..families.inpaint import fill
 from .models import MAX_SEED, Model, load, whole_number
 
@@ -71,10 +72,12 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
 
 
 def prior_names() -> list:
-    """The generators that can fill a 28x28 image: unconditional ones by latent search, and those with an
-    inpaint method of their own (flow matching's RePaint-style fill, with its unconditional velocity)."""
+    """The generators that can fill a 28x28 grey image (those of MNIST and Fashion-MNIST): unconditional ones by
+    latent search, and those with an inpaint method of their own (flow matching's RePaint-style fill, with its
+    unconditional velocity)."""
     return [name for name in registry.releases("generator", "conditional-generator")
-            if registry.family_of(name).kind == "generator" or hasattr(registry.family_of(name).network, "inpaint")]
+            if registry.dataset_of(name) in DATASETS
+            and (registry.family_of(name).kind == "generator" or hasattr(registry.family_of(name).network, "inpaint"))]
 
 
 def prior_inpaint(prior: Model, image: Image.Image, hole: np.ndarray, seed: int, steps: int, progress=None):
