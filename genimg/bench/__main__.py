@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("speed", help="latency of the app functions and app start-up")
     s.add_argument("--repeats", type=int, default=20)
     s.add_argument("--update-cards", action="store_true", help="write each generator's 64-sample time into its card")
+    s.add_argument("--models", nargs="*", help="only these generators' 64-sample time (nothing else)")
     r = sub.add_parser("sr", help="super-resolution: PSNR/SSIM-Y vs bicubic on a folder of photos, and speed")
     r.add_argument("--data", help="folder of high-resolution images, e.g. ../shared/datasets/photos/val (Kodak24)")
     r.add_argument("--models", nargs="*", help="checkpoint names or quality/fast (default: every upscaler)")
@@ -153,7 +154,7 @@ def main(argv=None):
     elif args.command == "likelihood":
         likelihood(args.data, args.update_cards, args.json)
     elif args.command == "speed":
-        speed(args.repeats, args.update_cards)
+        speed(args.repeats, args.update_cards, args.models)
     elif args.command == "sr":
         results = {"quality": sr_quality(args.data, args.models, args.update_cards) if args.data else None}
         if args.repeats > 0:

@@ -118,10 +118,11 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_s
     return results
 
 
-def speed(repeats=20, update_cards=False):
+def speed(repeats=20, update_cards=False, only=None):
     """Median latency of the API's and the app's generation functions, of each upscaler on a 256x256 photo, and
     the app's start-up time (median of 3). With update_cards, each generator's time for 64 samples at its defaults
-    goes into its card (the Compare tab shows it); run it on a quiet machine."""
+    goes into its card (the Compare tab shows it); run it on a quiet machine. only: just these generators' time
+    for 64 samples."""
     from ..ui import generate as generate_tab, interpolate as interpolate_tab  # the app's own functions
     from ..ui.common import DATASET_CHOICES, EVERY_CLASS
 
@@ -156,10 +157,12 @@ def speed(repeats=20, update_cards=False):
             continue
         cases[f"api.upscale: 256x256 -> x4 ({name})"] = lambda name=name: api.upscale(photo, 4, name)
     results = {}
-    for label, fn in cases.items():
+    for label, fn in ({} if only else cases).items():
         results[label] = median_ms(fn, repeats)
         print(f"  {label:<50} {results[label]:8.1f} ms")
     for name in registry.releases(*api.GENERATOR_KINDS):
+        if only and name not in only:
+            continue
         try:
             model = api.load(name)
         except ValueError:
@@ -170,7 +173,9 @@ def speed(repeats=20, update_cards=False):
         if update_cards:
             checkpoints.record_metrics(api.checkpoint_dir(), name, "sample_64_ms", {
                 "ms": ms, "threads": torch.get_num_threads(), "repeats": repeats,
-                "command": "python -m genimg.bench speed --update-cards"})
+                "command": "python -m genimg.bench speed --update-cards" + (f" --models {name}" if only else "")})
+    if only:
+        return results
     startups = [app_startup_seconds(api.checkpoint_dir()) for _ in range(3)]
     results["app start-up (s)"] = statistics.median(startups)
     print(f"  {'app start-up: python app.py to first HTTP answer':<50} {results['app start-up (s)']:8.2f} s (median of 3)")
