@@ -9,9 +9,9 @@ import torch
 
 # What a family is for; the API, the app's menus and the bench pick families by kind, never by name.
 KINDS = {
-    "generator": "draws 28x28 images from random codes",
-    "conditional-generator": "draws images of a chosen class (28x28 grey, or 32x32 colour emoji)",
-    "classifier": "labels images (28x28 grey, or 32x32 colour emoji); its features score the generators",
+    "generator": "draws images from random codes",
+    "conditional-generator": "draws images of a chosen class",
+    "classifier": "labels images; its features score the generators",
     "upscaler": "enlarges photos x2 or x4",
     "inpainter": "fills holes in photos",
     "stylizer": "paints photos in the manner of paintings",

@@ -73,8 +73,10 @@ def attention_strip(image: Image.Image, attention: list, scale: int = 4) -> Imag
     return canvas
 
 def save_gif(frames: list, path: Path, duration_ms: int = 80, scale: int = 4, bounce: bool = True) -> Path:
-    """An endlessly looping GIF; with bounce the frames play forwards then backwards."""
-    frames = [f.convert("L").resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
+    """An endlessly looping GIF (grey, or colour when the frames are: each gets its own 256-colour palette); with
+    bounce the frames play forwards then backwards."""
+    mode = "RGB" if any(f.mode == "RGB" for f in frames) else "L"
+    frames = [f.convert(mode).resize((f.width * scale, f.height * scale), Image.NEAREST) for f in frames]
     if bounce and len(frames) > 2:
         frames = frames + frames[-2:0:-1]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0, optimize=False)

@@ -51,6 +51,8 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_s
     grids: a folder for each measured model's first samples as <name>.png (conditional models: a column per
     class)."""
     results = {}
+    command = ("python -m genimg.bench quality --update-cards" + (f" --n {n}" if n != 10_000 else "")
+               + (f" --datasets {' '.join(data_sets)}" if data_sets else ""))
     for dataset in data_sets or (*datasets.DATASETS, "emoji"):
         try:
             classifier = api.find_kind("classifier", dataset)
@@ -105,7 +107,7 @@ def quality(n=10_000, data=None, update_cards=False, out=None, only=None, data_s
                 checkpoints.record_metrics(api.checkpoint_dir(), model.name, "quality", {
                     **row, "n_samples": n, "fd_floor_train_vs_test": rows["fd_floor_train_vs_test"],
                     "fd_blurred_test": rows["fd_blurred_test"],
-                    "command": "python -m genimg.bench quality --update-cards"})
+                    "command": command})
         if update_cards:
             checkpoints.record_metrics(api.checkpoint_dir(), classifier.name, "test_accuracy",
                                        rows["classifier_test_accuracy"])

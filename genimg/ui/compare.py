@@ -3,7 +3,7 @@ import gradio as gr
 
 import genimg
 
-from .common import GENERATOR_DATASETS, gpu, save_png, queue, user_errors
+from .common import DATASET_CHOICES, gpu, save_png, queue, user_errors
 
 COUNT = 20  # images per family: two of each class for the conditional models
 
@@ -94,13 +94,13 @@ def compare(dataset_label, seed):
     Returns:
         a gallery of (PNG file, caption) per family, and a markdown table of the measured numbers.
     """
-    if dataset_label not in GENERATOR_DATASETS:
-        raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(GENERATOR_DATASETS)}.")
+    if dataset_label not in DATASET_CHOICES:
+        raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(DATASET_CHOICES)}.")
     seed = genimg.whole_number(seed, "seed", 0, genimg.MAX_SEED)
     gallery, rows = [], []
     for entry in comparison_families():
         try:
-            model = genimg.find(entry["family"], GENERATOR_DATASETS[dataset_label])
+            model = genimg.find(entry["family"], DATASET_CHOICES[dataset_label])
         except ValueError:  # unavailable: the rest are still compared
             continue
         images = genimg.generate(model, n=COUNT, seed=seed)
@@ -116,7 +116,7 @@ def build_tab():
     with gr.Tab("Compare", id="compare"):
         gr.Markdown(SUMMARY)
         with gr.Row():
-            dataset = gr.Dropdown(choices=list(GENERATOR_DATASETS), value="MNIST", label="Dataset", scale=2)
+            dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="MNIST", label="Dataset", scale=2)
             seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=genimg.MAX_SEED, scale=1)
             button = gr.Button("Compare", variant="primary", scale=1)
         gallery = gr.Gallery(label="Same seed, every family", columns=5, height=300, object_fit="contain",
