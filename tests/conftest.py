@@ -81,3 +81,35 @@ def style_dir(style_checkpoint_dir, monkeypatch):
     yield style_checkpoint_dir
     genimg.set_vgg_weights(None, download=True)
     genimg.set_checkpoint_dir(previous)
+
+
+@pytest.fixture(scope="module")
+def output_dir(tmp_path_factory):
+    """The app's pictures go to a private folder (still under the temp dir, where gradio serves files from); test
+    modules of the app's functions use it automatically (an autouse fixture of their own)."""
+    import genimg.ui.common
+
+    folder = tmp_path_factory.mktemp("app-output")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(genimg.ui.common, "OUTPUT_DIR", folder)
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def client(dry_run_dir, output_dir, tmp_path_factory):
+    """The app on the dry-run checkpoints, served on a free port, and a gradio_client Client of it."""
+    import app
+    from gradio_client import Client
+
+    previous = genimg.api.checkpoint_dir()
+    genimg.set_checkpoint_dir(dry_run_dir)
+    genimg.set_vgg_weights(None, download=False)  # the own-style mode answers "unavailable", never downloads
+    demo = app.build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                            show_error=True)
+    c = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("client-downloads")))
+    yield c
+    c.close()
+    demo.close()
+    genimg.set_vgg_weights(None, download=True)
+    genimg.set_checkpoint_dir(previous)

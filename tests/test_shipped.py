@@ -1,7 +1,7 @@
 """The checkpoints shipped in checkpoints/ (the only tests that read them): each loads, is small and documented."""
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import genimg
 import genimg.api
@@ -33,7 +33,13 @@ def test_shipped_checkpoint(shipped, name):
     assert [stage["checkpoint"] for stage in card["stages"]][-1] == name  # the chain of stages ends here
     if model.kind in genimg.GENERATOR_KINDS:
         images = genimg.generate(model, n=4, seed=0)
-        assert [im.size for im in images] == [(28, 28)] * 4
+        side, mode = (32, "RGB") if model.dataset == "emoji" else (28, "L")
+        assert [(im.size, im.mode) for im in images] == [((side, side), mode)] * 4
+    if model.kind == "translator":
+        drawing = Image.new("L", (200, 200), 255)
+        ImageDraw.Draw(drawing).ellipse((20, 20, 180, 180), outline=0, width=6)
+        emoji = np.asarray(genimg.translate(drawing, model=name), np.float32)
+        assert emoji.shape == (64, 64, 3) and emoji[32, 32].std() < 60  # a filled, colour shape, not noise
     if model.kind == "text-to-image":
         images, _ = genimg.text_to_image("a 3 to the left of a sneaker", n=2, seed=0, steps=4, model=name)
         assert [im.size for im in images] == [(32, 32)] * 2

@@ -92,13 +92,13 @@ def released_generator(entry: dict, dataset_label: str):
     naming the models that have it when this family has none."""
     if dataset_label not in GENERATOR_DATASETS:
         raise gr.Error(f"Unknown dataset {dataset_label!r}; choose one of {', '.join(GENERATOR_DATASETS)}.")
-    try:
-        return genimg.find(entry["family"], GENERATOR_DATASETS[dataset_label])
-    except ValueError:
-        having = dict.fromkeys(e["label"] for e in genimg.models(check=False).values()
-                               if e["kind"] in genimg.GENERATOR_KINDS and e["dataset"] == GENERATOR_DATASETS[dataset_label])
+    dataset = GENERATOR_DATASETS[dataset_label]
+    released = [e for e in genimg.models(check=False).values() if e["kind"] in genimg.GENERATOR_KINDS
+                and e["dataset"] == dataset]
+    if not any(e["family"] == entry["family"] for e in released):
         raise gr.Error(f"{entry['label']} was not trained on {dataset_label}; the models that were: "
-                       f"{', '.join(having) or 'none'}.") from None
+                       f"{', '.join(dict.fromkeys(e['label'] for e in released)) or 'none'}.")
+    return genimg.find(entry["family"], dataset)
 
 
 def user_errors(fn):
