@@ -31,8 +31,22 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def dry_run_dir(tmp_path_factory) -> Path:
     """A folder with a dry-run checkpoint (and card) for each of the 14 model/dataset pairs, text and pictures,
-    the emoji models, and the inpainters."""
-    root = tmp_path_factory.mktemp("dry-run")
+    the emoji models, and the inpainters. Made once for the whole run: under pytest-xdist the first worker to get
+    here makes it (the others wait on a lock) in the folder the workers share; tests only read it."""
+    from filelock import FileLock  # torch's own dependency
+
+    shared = tmp_path_factory.getbasetemp()
+    if shared.name.startswith("popen-gw"):
+        shared = shared.parent  # each xdist worker's folder sits in the run's folder
+    root = shared / "dry-run-shared"
+    with FileLock(str(shared / "dry-run-shared.lock")):
+        if not (root / "done").is_file():
+            make_dry_runs(root)
+            (root / "done").touch()
+    return root / "checkpoints"
+
+
+def make_dry_runs(root: Path) -> None:
     out = root / "checkpoints"
     for dataset in DATASETS:
         for model in MODELS:
@@ -45,7 +59,6 @@ def dry_run_dir(tmp_path_factory) -> Path:
     train("inpaint-256", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-256-photos", quiet=True)
     train("inpaint-l2", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-l2-photos", quiet=True)
     train("inpaint-psnr", "photos", dry_run=True, out=out, run_dir=root / "runs" / "inpaint-psnr-photos", quiet=True)
-    return out
 
 
 @pytest.fixture(scope="session")
