@@ -7,7 +7,7 @@ from PIL import Image
 
 import genimg
 
-from .common import drawn_image, gpu, queue, save_png, tab_figure, user_errors
+from .common import drawing_pad, drawn_image, gpu, queue, save_png, tab_figure, user_errors
 
 ZOOM = 4
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "scenes"  # real test scenes (bench text)
@@ -91,9 +91,7 @@ def build_tab():
         tab_figure("captioning")
         with gr.Row():
             with gr.Column(scale=1):
-                drawing = gr.Sketchpad(label="Draw a scene (one or two things)", type="numpy", image_mode="RGBA",
-                                       canvas_size=(256, 256),
-                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=14))
+                drawing = drawing_pad("Draw a scene (one or two things)")
                 upload = gr.Image(label="...or upload a scene (used instead of the drawing)", type="filepath",
                                   sources=["upload", "clipboard"],
                                   height=180)

@@ -445,6 +445,13 @@ def picked(count: int, total: int) -> list:
     return sorted({round(i * (total - 1) / (count - 1)) for i in range(count)})
 
 
+def drawing_pad(label: str, side: int = 256, pen: int = 14) -> gr.Sketchpad:
+    """A side x side page with a fixed black pen of `pen` pixels, for the tabs that read drawings (read back with
+    drawn_image)."""
+    return gr.Sketchpad(label=label, type="numpy", image_mode="RGBA", canvas_size=(side, side),
+                        brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=pen))
+
+
 def drawn_image(drawing, upload, what: str = "a digit or a garment"):
     """The picture to read from a Sketchpad or an upload: an upload wins over the drawing; a drawing is its
     composite, or its layers over its background when a client sent no composite. `what`: what to draw, for the

@@ -4,7 +4,7 @@ import gradio as gr
 
 import genimg
 
-from .common import DATASET_CHOICES, drawn_image, gpu, queue, save_png, tab_figure, user_errors
+from .common import DATASET_CHOICES, drawing_pad, drawn_image, gpu, queue, save_png, tab_figure, user_errors
 
 SUMMARY = """A normalizing flow can say exactly how likely a picture is under what it learned: fewer bits per pixel means
 "this looks like my training pictures". Draw a digit or upload a picture and see where it falls among real test
@@ -113,9 +113,7 @@ def build_tab():
         with gr.Row():
             with gr.Column(scale=1):
                 dataset = gr.Dropdown(choices=list(DATASET_CHOICES), value="MNIST", label="Flow trained on")
-                drawing = gr.Sketchpad(label="Draw here (a digit or a garment)", type="numpy", image_mode="RGBA",
-                                       canvas_size=(280, 280),
-                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=20))
+                drawing = drawing_pad("Draw here (a digit or a garment)", side=280, pen=20)
                 upload = gr.Image(label="...or upload a picture", type="pil", sources=["upload", "clipboard"],
                                   height=160)
                 button = gr.Button("How likely?", variant="primary")

@@ -7,7 +7,7 @@ from PIL import Image
 
 import genimg
 
-from .common import drawn_image, gpu, queue, save_png, tab_figure, user_errors
+from .common import drawing_pad, drawn_image, gpu, queue, save_png, tab_figure, user_errors
 
 ZOOM = 4  # the 64x64 pictures are shown at 256x256
 ANY = "Any (let the drawing decide)"
@@ -94,9 +94,7 @@ def build_tab():
         tab_figure("sketch")
         with gr.Row():
             with gr.Column(scale=1):
-                drawing = gr.Sketchpad(label="Draw an emoji: pick the pen (left), then draw", type="numpy", image_mode="RGBA",
-                                       canvas_size=(256, 256),
-                                       brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=4))
+                drawing = drawing_pad("Draw an emoji: pick the pen (left), then draw", pen=4)
                 picture = gr.Image(label="...or upload a drawing, or any picture: its edges are drawn",
                                    type="filepath", image_mode="RGBA", sources=["upload", "clipboard"], height=160)
                 try:
