@@ -54,6 +54,12 @@ def class_names(dataset: str) -> list:
     return DATASETS[check_name(dataset)]["classes"]
 
 
+def classes_of(dataset: str) -> list:
+    """The class names of a data set that has classes (MNIST, Fashion-MNIST, emoji); [] for the others (scenes,
+    photos, one's own pictures)."""
+    return class_names(dataset) if dataset in (*DATASETS, "emoji") else []
+
+
 def check_name(dataset: str) -> str:
     if dataset not in DATASETS:
         raise ValueError(f"Unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")

@@ -180,6 +180,16 @@ def unwrap(module):
     return module.module if isinstance(module, DistributedDataParallel) else module
 
 
+def network_shape(data_set, family=None) -> dict:
+    """The network options a data set decides: channels and side from its images (grey (N, H, W) or colour
+    (N, H, W, 3)), and, for a family that takes classes, how many it has."""
+    shape = data_set.train_images.shape
+    shaped = {"channels": 3 if len(shape) == 4 else 1, "side": shape[1]}
+    if family is not None and family.full_config().get("num_classes") and data_set.classes:
+        shaped["num_classes"] = len(data_set.classes)
+    return shaped
+
+
 def digit_batches(recipe, family, dataset, data, dry_run, seed, rank, world, augment=None):
     """The data set (MNIST, Fashion-MNIST, emoji; for --dry-run synthetic bars, or coloured shapes for emoji) and
     its shuffled batches."""
@@ -432,7 +442,7 @@ def train(model: str, dataset: str, steps: int | None = None, epochs: float | No
         final = {k: round(v[-1][1], 4) for k, v in history.items() if k not in ("warnings", "diversity") and v}
         card = {
             "family": family.name, "config": dict(module.config),
-            "dataset": dataset, "classes": datasets.class_names(dataset) if dataset in (*datasets.DATASETS, "emoji") else [],
+            "dataset": dataset, "classes": datasets.classes_of(dataset),
             "steps": total, "batch_size": recipe["batch_size"] * world, "wall_time_s": round(wall_time, 1),
             "device": device_description(device, world), "training_dtype": "bfloat16" if bf16 else "float32",
             "command": command, "seed": seed,

@@ -27,7 +27,8 @@ from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS
                       VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
 from .text import (MAX_BEAM, MAX_PROMPT_CHARS, MAX_TEXT_IMAGES, as_scene, caption, read_prompt, scene,
                    scene_image, text_to_image, text_trajectory)
-from .translation import categories as translation_categories, drawing_ink, sketch_of, translate, translator
+from .translation import (categories as translation_categories, drawing_as_read, drawing_ink, sketch_of, translate,
+                          translator)
 from .upscaling import (check_image_file, load_image, measure_upscale, upscale, upscale_bicubic, upscaler,
                         upscaler_names)
 
@@ -49,7 +50,7 @@ __all__ = [
     "train_live", "LiveUpdate", "lab_recipe", "lab_data", "LAB", "LAB_DATASETS", "LAB_SIDES", "LAB_MIN_SECONDS",
     "LAB_MAX_SECONDS", "LAB_MIN_LR", "LAB_MAX_LR", "LAB_BATCH_SIZES",
     # sketch to emoji
-    "translate", "sketch_of", "translator", "translation_categories", "drawing_ink",
+    "translate", "sketch_of", "translator", "translation_categories", "drawing_ink", "drawing_as_read",
     # upscaling
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     "check_image_file",

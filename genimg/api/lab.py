@@ -22,7 +22,7 @@ from .. import __version__, checkpoints, imaging, registry
 from .. import data as datasets
 from ..families.gan import GAN_LOSSES
 from ..training import (Batches, device_description, diversity, loss_curves, progress_samples,
-                        run_steps, seed_everything)
+                        network_shape, run_steps, seed_everything)
 from .models import MAX_SEED, real_number, whole_number
 
 LAB_DATASETS = ("mnist", "fashion-mnist")  # or a person's own images (files, a zip)
@@ -134,9 +134,7 @@ def train_live(family: str = "dcgan", data="mnist", seconds: float = 60, *, lr=N
         max_steps = whole_number(max_steps, "max steps", 1, 10**7)
     data_set = lab_data(data, side, colour, data_root)
     record = registry.FAMILIES[recipe["family"]]
-    shape = data_set.train_images.shape
-    channels = 3 if len(shape) == 4 else 1
-    recipe["config"] = dict(LAB[family]["config"], channels=channels, side=shape[1])
+    recipe["config"] = dict(LAB[family]["config"], **network_shape(data_set))
     recipe["dataset"] = data_set.name
     device = torch.device("cpu")  # a lab run is a lesson on the machine it runs on, not a GPU job
 

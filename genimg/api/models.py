@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .. import checkpoints, hardware, registry
-from ..data import DATASETS, class_names
+from ..data import classes_of
 from ..family import Family
 
 MAX_SEED = 2**31 - 1
@@ -102,8 +102,7 @@ def load(name: str) -> Model:
                 # Its weights in channels-last order: oneDNN's float32 convolutions at 512x512 took 0.84-0.91 s
                 # instead of 1.08 (one pass, 2 threads, a CPU without bfloat16; the same output to 3e-7).
                 module.to(memory_format=torch.channels_last)
-            classes = card.get("classes") or (class_names(card["dataset"])
-                                              if card["dataset"] in (*DATASETS, "emoji") else [])
+            classes = card.get("classes") or classes_of(card["dataset"])
             _cache[name] = Model(stem, card["family"], card["dataset"], list(classes), card, module)
         return _cache[name]
 

@@ -66,8 +66,9 @@ def drawing_ink(sketch, side: int = 64) -> torch.Tensor:
     colourful = (rgb.max(-1) - rgb.min(-1)) > 60
     if ink.mean() > MAX_INK_SHARE or colourful.mean() > 0.25:
         raise ValueError(f"This looks like a photo or a painted picture ({100 * ink.mean():.0f} % of it is dark, "
-                         f"{100 * colourful.mean():.0f} % coloured), not a line drawing. Draw the outlines, or use "
-                         f"'Edges of a picture' to turn a picture into a drawing first.")
+                         f"{100 * colourful.mean():.0f} % coloured), not a line drawing. Draw the outlines, or turn "
+                         f"the picture into a drawing of its edges first (genimg.sketch_of; the app's upload does it "
+                         f"for you).")
     rows, cols = np.where(ink.any(1))[0], np.where(ink.any(0))[0]
     crop = 255 - gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     size = int(round(max(crop.shape) * (1 + 2 * MARGIN)))
@@ -79,6 +80,16 @@ def drawing_ink(sketch, side: int = 64) -> torch.Tensor:
         torch.nn.functional.interpolate(small, size=(side, side), mode="nearest")
     # A thin pen shrunk a lot leaves faint grey: bring its darkest strokes back to full ink.
     return (small / small.max().clamp_min(1e-6)).clamp(0, 1)
+
+
+def ink_picture(ink: torch.Tensor) -> Image.Image:
+    """Ink (H, W) in [0, 1] as black lines on white paper (grey, PIL)."""
+    return Image.fromarray((255 - ink * 255).round().byte().cpu().numpy(), "L")
+
+
+def drawing_as_read(sketch) -> Image.Image:
+    """The drawing as the translator reads it: drawing_ink's 64x64 page, black on white (the same ValueErrors)."""
+    return ink_picture(drawing_ink(sketch)[0, 0])
 
 
 def translate(sketch, category: str | None = None, model=None) -> Image.Image:
@@ -116,5 +127,4 @@ def sketch_of(picture, side: int = 64, ink_share: float = 0.12) -> Image.Image:
     if strength.max() < 0.05:
         raise ValueError("The picture is flat (no edges to draw): upload a picture with shapes in it.")
     threshold = max(float(torch.quantile(strength.flatten(), 1 - ink_share)), 0.05)
-    ink = ((strength - threshold) / 0.1 + 0.5).clamp(0, 1)
-    return Image.fromarray((255 - ink * 255).round().byte().numpy(), "L")
+    return ink_picture(((strength - threshold) / 0.1 + 0.5).clamp(0, 1))

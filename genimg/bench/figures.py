@@ -113,8 +113,7 @@ def text_figures() -> dict:
 def sketch_figure() -> Image.Image:
     from .translate import hand_drawn_smiley
     drawing = Image.alpha_composite(Image.new("RGBA", (256, 256), "white"), hand_drawn_smiley())
-    seen = Image.fromarray(255 - (api.drawing_ink(drawing)[0, 0] * 255).round().byte().numpy(), "L")
-    return strip([(drawing, "your drawing"), (seen, "what it reads\n(64x64)"),
+    return strip([(drawing, "your drawing"), (api.drawing_as_read(drawing), "what it reads\n(64x64)"),
                   (box("U-Net\n(pix2pix)"), "paints inside\nthe lines"),
                   (api.translate(drawing).resize((PANEL - 10, PANEL - 10), Image.LANCZOS), "an emoji")])
 

@@ -11,7 +11,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import data as datasets
 from ..family import Family, Trainer
-from ..training import digit_batches
+from ..training import digit_batches, network_shape
 
 
 class Classifier(nn.Module):
@@ -60,9 +60,7 @@ class ClassifierTrainer(Trainer):
     def __init__(self, recipe, family, data_set, device, world):
         super().__init__(recipe, family, data_set, device, world)
         spec = recipe
-        shape = data_set.train_images.shape  # grey (N, H, W) or colour (N, H, W, 3)
-        self.model = family.build({"num_classes": len(data_set.classes), "channels": 3 if len(shape) == 4 else 1,
-                                   "side": shape[1]}).to(device)
+        self.model = family.build(network_shape(data_set, family)).to(device)
         self.net = DistributedDataParallel(self.model) if world > 1 else self.model
         self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), spec["lr"], betas=spec["betas"],
                                                     weight_decay=spec["weight_decay"])}

@@ -17,7 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import data as datasets
 from ..family import Family, Trainer
-from ..training import SAMPLE_SEED, digit_batches, unwrap
+from ..training import SAMPLE_SEED, digit_batches, network_shape, unwrap
 
 SAMPLERS = ("euler", "heun")
 
@@ -191,10 +191,7 @@ class FlowMatchingTrainer(Trainer):
         """The network to train, untrained: the family's shipped configuration, shaped to the data set (28x28 grey
         digits, 32x32 colour emoji, their classes), the recipe's width for it, and the recipe's `config` on top
         (the training lab's)."""
-        shape = data_set.train_images.shape
-        shaped = {"channels": 3 if len(shape) == 4 else 1, "side": shape[1]}
-        if self.family.full_config()["num_classes"] and data_set.classes:
-            shaped["num_classes"] = len(data_set.classes)
+        shaped = network_shape(data_set, self.family)
         if "width" in self.recipe:
             shaped["width"] = self.recipe["width"]
         return self.family.build({**shaped, **self.recipe.get("config", {})})

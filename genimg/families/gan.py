@@ -15,7 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ..family import Family, Trainer
-from ..training import SAMPLE_SEED, digit_batches, unwrap
+from ..training import SAMPLE_SEED, digit_batches, network_shape, unwrap
 
 
 class ConditionalBatchNorm2d(nn.Module):
@@ -139,11 +139,7 @@ class GANTrainer(Trainer):
         spec = recipe
         # The images' size, colour and classes are the data set's (28x28 grey digits, 32x32 colour emoji); a recipe
         # (the training lab's) may set its own on top.
-        shape = data_set.train_images.shape
-        shaped = {"channels": 3 if len(shape) == 4 else 1, "side": shape[1]}
-        if family.full_config()["num_classes"] and data_set.classes:
-            shaped["num_classes"] = len(data_set.classes)
-        config = family.full_config({**shaped, **spec.get("config", {})})
+        config = family.full_config({**network_shape(data_set, family), **spec.get("config", {})})
         num_classes = config["num_classes"]
         self.conditional = num_classes > 0
         if self.conditional:

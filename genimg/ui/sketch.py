@@ -74,14 +74,15 @@ def paint(drawing, picture, category):
     hint = None if category in (None, "", ANY) else category
     if picture is not None:
         try:  # an uploaded line drawing is read as one; any other picture is drawn as its edges
-            genimg.drawing_ink(picture)
+            seen = genimg.drawing_as_read(picture)
             sketch, source = picture, "your uploaded drawing"
         except ValueError:
             sketch, source = genimg.sketch_of(picture), "the edges of your picture"
+            seen = genimg.drawing_as_read(sketch)
     else:
         sketch, source = drawn_image(drawing, None, "an emoji's outline"), "your drawing"
+        seen = genimg.drawing_as_read(sketch)
     emoji = genimg.translate(sketch, category=hint)
-    seen = Image.fromarray(255 - (genimg.drawing_ink(sketch)[0, 0] * 255).round().byte().numpy(), "L")
     big = (256, 256)
     return (save_png(emoji.resize(big, Image.Resampling.LANCZOS)),
             save_png(seen.resize(big, Image.Resampling.NEAREST)),
