@@ -15,6 +15,7 @@ KINDS = {
     "upscaler": "enlarges photos x2 or x4",
     "inpainter": "fills holes in photos",
     "stylizer": "paints photos in the manner of paintings",
+    "arbitrary-stylizer": "paints photos in the manner of any painting given",
     "text-to-image": "draws 32x32 scenes of digits and garments from a sentence",
     "captioner": "describes a 32x32 scene of digits and garments in a sentence",
     "translator": "paints a 64x64 colour emoji from a line drawing",

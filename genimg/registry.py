@@ -4,7 +4,7 @@ A family lives in its own room under genimg/families/ (network, trainer, recipes
 is that room plus one line in ROOMS. train.py --list, the API's checks, the app's menus and the bench all read
 what they need from here, by kind (see family.KINDS), never by a family's name.
 """
-from .families import captioner, classifier, flow, flowmatch, gan, inpaint, pix2pix, sr, style, textflow, vae
+from .families import adain, captioner, classifier, flow, flowmatch, gan, inpaint, pix2pix, sr, style, textflow, vae
 from .family import KINDS, Family, checkpoint_name
 
 ROOMS = [
@@ -19,6 +19,7 @@ ROOMS = [
     sr,  # espcn (fast), edsr (quality)
     inpaint,
     style,
+    adain,  # any painting
 ]
 
 FAMILIES: dict[str, Family] = {family.name: family for room in ROOMS for family in room.FAMILIES}
@@ -40,6 +41,7 @@ RELEASES = [checkpoint_name(recipe, dataset) for recipe, dataset in [
     ("sr-quality", "photos"), ("sr-fast", "photos"),  # the first upscaler is the API's default
     ("inpaint-psnr", "photos"),
     ("style", "photos"),
+    ("adain", "photos"),  # any style image in one pass
 ]]
 
 

@@ -78,9 +78,11 @@ def checkpoint_dir(dry_run_dir):
 
 @pytest.fixture(scope="session")
 def style_checkpoint_dir(tmp_path_factory) -> Path:
-    """A dry-run style network (3 made-up styles; a random VGG stands in, nothing is downloaded)."""
+    """A dry-run style network (3 made-up styles) and a dry-run network for any style image (a random VGG stands
+    in, nothing is downloaded)."""
     root = tmp_path_factory.mktemp("style")
     train("style", "photos", dry_run=True, out=root / "checkpoints", run_dir=root / "runs" / "style", quiet=True)
+    train("adain", "photos", dry_run=True, out=root / "checkpoints", run_dir=root / "runs" / "adain", quiet=True)
     return root / "checkpoints"
 
 

@@ -155,10 +155,109 @@ def test_bench_measures_a_named_network_on_a_folder(tmp_path, capsys):
     bench.main(["inpaint", "--data", str(tmp_path), "--model", "inpaint-base-photos", "--repeats", "1",
                 "--figure", str(figure)])
     printed = capsys.readouterr().out
-    assert "inpaint-base-photos on" in printed and "inpainting speed: 512x512" in printed
+    assert "inpaint-base-photos on" in printed
+    assert "inpainting speed, texture: 512x512" in printed and "inpainting speed, smooth: 512x512" in printed
     for bucket in ("10-20%", "20-30%", "30-40%", "40-50%"):
-        assert any(line.split()[:2] == [bucket, "network"] for line in printed.splitlines()), bucket
+        for method in ("network", "texture"):
+            assert any(line.split()[:2] == [bucket, method] for line in printed.splitlines()), (bucket, method)
     assert Image.open(figure).size[0] > 0
+
+
+def test_blind_pairs_hide_the_key_and_score_the_answers(tmp_path, capsys):
+    """bench inpaint --blind-pairs writes pairs whose sides follow a seeded coin, the key outside the folder;
+    blind-score counts the judge's choices of the new method and refuses an incomplete answer sheet."""
+    from genimg import bench
+    from genimg.bench import blind
+    import json
+    for k in range(3):
+        photo(64, 48, seed=k).save(tmp_path / f"p{k}.png")
+    pairs = tmp_path / "pairs"
+    bench.main(["inpaint", "--data", str(tmp_path), "--model", "inpaint-base-photos", "--repeats", "0",
+                "--figure", str(pairs.parent / "figure" / "grid.png"), "--blind-pairs", str(pairs)])
+    assert sorted(p.name for p in pairs.glob("pair_*.png")) == ["pair_00.png", "pair_01.png", "pair_02.png"]
+    assert not list(pairs.glob("*key*")) and (tmp_path / "pairs.key.json").is_file()
+    key = json.loads((tmp_path / "pairs.key.json").read_text())["pairs"]
+    new_sides = [key[f"pair_{i:02d}"]["new_is"] for i in range(3)]
+    answers = tmp_path / "answers.txt"
+    answers.write_text(f"pair_00 {new_sides[0]}\npair_01 {new_sides[1]}\npair_02 {'A' if new_sides[2] == 'B' else 'B'}\n")
+    result = blind.score(pairs, answers, "a test")
+    assert result["new_preferred"] == 2 and result["share"] == round(2 / 3, 4) and result["lost"] == ["p2.png 30-40%"]
+    answers.write_text("pair_00 A\n")
+    with pytest.raises(SystemExit, match="pair_01"):
+        blind.score(pairs, answers, "a test")
+
+
+# ----------------------------------------------------------------------------------------------
+# The texture fill (network + patches)
+
+
+def striped(width=96, height=64, period=6) -> np.ndarray:
+    """Vertical stripes with noise: a texture whose continuation a smooth fill cannot paint."""
+    x = np.arange(width)
+    stripes = np.where((x // (period // 2)) % 2 == 0, 40, 215)[None, :, None]
+    rng = np.random.default_rng(0)
+    return np.clip(stripes + rng.normal(0, 6, (height, width, 3)), 0, 255).astype(np.uint8)
+
+
+def test_texture_fill_continues_a_texture_the_smooth_fill_smears():
+    """On stripes, the texture fill's hole keeps the stripes' contrast (its spread is close to the original's) and
+    its error is far below what a smear gives; known pixels are exactly kept; a seed repeats, another one differs."""
+    image = Image.fromarray(striped())
+    mask = np.zeros((64, 96), bool)
+    mask[20:44, 30:66] = True
+    texture = np.asarray(genimg.inpaint(image, mask, seed=1))
+    smooth = np.asarray(genimg.inpaint(image, mask, method="smooth"))
+    image = np.asarray(image)
+    assert np.array_equal(texture[~mask], image[~mask]) and np.array_equal(smooth[~mask], image[~mask])
+    spread = image[mask].astype(float).std()
+    assert texture[mask].astype(float).std() > 0.8 * spread
+    assert inpainting.masked_psnr(texture, image, mask) > 15  # the stripes line up, not just any texture
+    again = [np.asarray(genimg.inpaint(Image.fromarray(image), mask, seed=seed)) for seed in (1, 2)]
+    assert np.array_equal(texture, again[0]) and not np.array_equal(texture, again[1])
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "LA"])
+def test_texture_fill_keeps_modes_and_alpha(mode):
+    image = photo(48, 36, mode)
+    mask = box_mask(48, 36, 8, 10, 24, 30) > 0
+    out = genimg.inpaint(image, mask)
+    assert out.mode == image.mode and out.size == image.size
+    assert np.array_equal(np.asarray(out)[~mask], np.asarray(image)[~mask])
+    if "A" in mode:
+        assert np.array_equal(np.asarray(out)[..., -1], np.asarray(image)[..., -1])
+
+
+def test_texture_fill_of_a_hole_with_no_whole_patch_around_it_is_the_networks():
+    """Too few whole known patches to copy from (a thin frame of known pixels): the network's fill is kept."""
+    image = photo(40, 30)
+    mask = np.ones((30, 40), bool)
+    mask[:2] = False
+    out = np.asarray(genimg.inpaint(image, mask))
+    assert np.array_equal(out[~mask], np.asarray(image)[~mask]) and out.shape == (30, 40, 3)
+
+
+def test_a_big_photo_is_rebuilt_at_bounded_size_and_keeps_its_pixels():
+    mask = np.zeros((200, 1100), bool)
+    mask[50:120, 400:700] = True
+    out = np.asarray(genimg.inpaint(photo(1100, 200), mask))
+    image = np.asarray(photo(1100, 200))
+    assert out.shape == image.shape and np.array_equal(out[~mask], image[~mask])
+
+
+def test_unknown_fill_method_names_the_methods():
+    with pytest.raises(ValueError, match="texture .*smooth"):
+        genimg.inpaint(photo(), box_mask(), method="magic")
+
+
+def test_texture_measure_patches_lie_in_the_hole():
+    from genimg.vgg import VGGFeatures
+    mask = np.zeros((64, 96), bool)
+    mask[8:56, 16:80] = True
+    boxes = inpainting.hole_patches(mask)
+    assert boxes and all(mask[y:y + 32, x:x + 32].mean() >= 0.75 for y, x in boxes)
+    features = inpainting.texture_features(VGGFeatures(), striped(), boxes)
+    assert features.shape == (len(boxes), 512)
+    assert inpainting.hole_patches(np.zeros((64, 96), bool)) == []
 
 
 def test_smooth_fill_keeps_known_pixels_and_fills_from_them():
@@ -451,11 +550,11 @@ def editor_value(image: np.ndarray, mask: np.ndarray) -> dict:
 def test_tab_functions_directly():
     from genimg.ui import inpaint as tab
     with pytest.raises(gr.Error, match="Open a photo"):
-        tab.inpaint_image(None, "Photo network", 0)
+        tab.inpaint_image(None, "Photo: texture", 0)
     with pytest.raises(gr.Error, match="Choose a model"):
         tab.inpaint_image(editor_value(np.asarray(photo()), box_mask()), "nonsense", 0)
     image = np.asarray(photo())
-    original, mask_png, result, download, info = tab.inpaint_image(editor_value(image, box_mask()), "Photo network", 0)
+    original, mask_png, result, download, info = tab.inpaint_image(editor_value(image, box_mask()), "Photo: smooth", 0)
     assert np.array_equal(np.asarray(Image.open(mask_png)) > 0, box_mask() > 0)
     assert np.array_equal(np.asarray(Image.open(result))[box_mask() == 0], image[box_mask() == 0])
     sample = tab.new_sample("VAE prior (MNIST digit)", 3)
@@ -463,7 +562,7 @@ def test_tab_functions_directly():
     first, drawn = tab.next_sample("VAE prior (MNIST digit)", 3, 0)
     second, drawn = tab.next_sample("VAE prior (MNIST digit)", 3, drawn)
     assert drawn == 2 and not np.array_equal(first["background"], second["background"])  # a new one each click
-    assert tab.prior_controls("Photo network")[0]["visible"] is False  # no New sample to wipe a photo with
+    assert tab.prior_controls("Photo: texture")[0]["visible"] is False  # no New sample to wipe a photo with
     assert tab.prior_controls("VAE prior (MNIST digit)")[0]["visible"] is True
 
 
@@ -502,7 +601,7 @@ def test_app_through_gradio_client(tmp_path):
     try:
         value = {"background": handle_file(str(tmp_path / "photo.png")),
                  "layers": [handle_file(str(tmp_path / "layer.png"))], "composite": None}
-        original, mask_png, result, download, info = client.predict(value, "Photo network", 0, api_name="/inpaint")
+        original, mask_png, result, download, info = client.predict(value, "Photo: texture", 0, api_name="/inpaint")
         with Image.open(result) as out, Image.open(tmp_path / "photo.png") as source:
             assert out.size == (48, 32)
             known = layer[..., 3] == 0
@@ -522,10 +621,10 @@ def test_app_through_gradio_client(tmp_path):
             client.predict(api_name="/inpaint_undo")
         empty = {"background": handle_file(str(tmp_path / "photo.png")),
                  "layers": [handle_file(str(tmp_path / "empty.png"))], "composite": None}
-        *_, info = client.predict(empty, "Photo network", 0, api_name="/inpaint")
+        *_, info = client.predict(empty, "Photo: smooth", 0, api_name="/inpaint")
         assert "mask is empty" in info
         with pytest.raises(AppError, match="Open a photo"):
-            client.predict({"background": None, "layers": [], "composite": None}, "Photo network", 0,
+            client.predict({"background": None, "layers": [], "composite": None}, "Photo: texture", 0,
                            api_name="/inpaint")
         # Refused from the header, before any pixel is decoded: a 12000x12000 PNG (a few hundred KB) and a text
         # file named .png.
@@ -534,7 +633,7 @@ def test_app_through_gradio_client(tmp_path):
         for name, message in (("huge.png", "12000x12000"), ("text.png", "not an image")):
             with pytest.raises(AppError, match=message):
                 client.predict({"background": handle_file(str(tmp_path / name)), "layers": [], "composite": None},
-                               "Photo network", 0, api_name="/inpaint")
+                               "Photo: texture", 0, api_name="/inpaint")
     finally:
         client.close()
         demo.close()

@@ -20,11 +20,12 @@ from .likelihood import as_digit_image, likelihood_models, log_likelihood, test_
 from .lab import (BATCH_SIZES as LAB_BATCH_SIZES, LAB, LAB_DATASETS, LAB_SIDES, MAX_LR as LAB_MAX_LR,
                   MAX_SECONDS as LAB_MAX_SECONDS, MIN_LR as LAB_MIN_LR, MIN_SECONDS as LAB_MIN_SECONDS, LiveUpdate,
                   lab_data, lab_recipe, train_live)
-from .inpainting import PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
+from .inpainting import FILL_METHODS, PRIOR_STEPS, inpaint, photo_inpainter, prior_names as inpaint_priors
 from .models import (MAX_SEED, Model, checkpoint_dir, find, find_kind, forget, load, models, real_number,
                      set_checkpoint_dir, whole_number)
 from .styling import (MAX_GATYS_SIDE, MAX_GATYS_STEPS, MAX_STYLE_SIDE, MIN_GATYS_SIDE, MIN_GATYS_STEPS,
-                      VGGUnavailable, set_vgg_weights, styles, stylize, stylize_with_image, stylize_with_image_steps, vgg_status)
+                      VGGUnavailable, arbitrary_stylizer, set_vgg_weights, styles, stylize, stylize_any,
+                      stylize_with_image, stylize_with_image_steps, vgg_status)
 from .text import (MAX_BEAM, MAX_PROMPT_CHARS, MAX_TEXT_IMAGES, as_scene, caption, read_prompt, scene,
                    scene_image, text_to_image, text_trajectory)
 from .translation import (categories as translation_categories, drawing_as_read, drawing_ink, sketch_of, translate,
@@ -55,8 +56,8 @@ __all__ = [
     "upscale", "upscale_bicubic", "measure_upscale", "upscaler", "upscaler_names", "load_image",
     "check_image_file",
     # inpainting
-    "inpaint", "photo_inpainter", "PRIOR_STEPS", "inpaint_priors",
+    "inpaint", "photo_inpainter", "PRIOR_STEPS", "FILL_METHODS", "inpaint_priors",
     # style transfer
-    "stylize", "styles", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
+    "stylize", "styles", "stylize_any", "arbitrary_stylizer", "stylize_with_image", "stylize_with_image_steps", "set_vgg_weights", "vgg_status",
     "MAX_STYLE_SIDE", "MIN_GATYS_SIDE", "MAX_GATYS_SIDE", "MIN_GATYS_STEPS", "MAX_GATYS_STEPS", "VGGUnavailable",
 ]

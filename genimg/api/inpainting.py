@@ -37,11 +37,19 @@ def read_mask(mask, size: tuple[int, int]) -> np.ndarray:
     return array != 0
 
 
+FILL_METHODS = {
+    "texture": "the hole rebuilt from the photo's own patches, chosen to agree with the network's fill",
+    "smooth": "the network's fill alone: the likeliest colours, smooth where the content is uncertain",
+}
+
+
 def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = PRIOR_STEPS,
-            progress=None) -> Image.Image:
+            progress=None, method: str = "texture") -> Image.Image:
     """Fill the pixels of `image` where `mask` is nonzero; every other pixel is returned exactly as it was.
 
-    model: None or 'photo' -> the released photo inpainting network (another one by checkpoint name); an
+    model: None or 'photo' -> the released photo inpainting network (another one by checkpoint name), with
+    `method` 'texture' (default: texture and structure continued from the photo's own patches, guided by the
+    network; `seed` picks the patch search's random tries) or 'smooth' (the network alone, highest PSNR); an
     unconditional generator ('vae-mnist', 'dcgan-fashion-mnist', 'flow-mnist', ...) -> a search of its latent space
     for the 28x28 image that best matches the unmasked pixels (Yeh et al. 2017; `seed`, `steps` and a
     `progress(fraction)` callback apply); a flow-matching model ('flowmatch-mnist') -> its RePaint-style fill
@@ -49,6 +57,9 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
     unchanged (with a warning); a mask covering the whole image, a mask of another size, or something that is not
     an image raise ValueError with a message.
     """
+    if method not in FILL_METHODS:
+        raise ValueError(f"Unknown fill method {method!r}; methods: "
+                         + "; ".join(f"{name} ({what})" for name, what in FILL_METHODS.items()) + ".")
     image = photos.open_image(image)
     hole = read_mask(mask, image.size)
     if not hole.any():
@@ -61,7 +72,10 @@ def inpaint(image, mask, model: str | None = None, seed: int = 0, steps: int = P
     chosen = load(photo_inpainter() if model in (None, "photo") else model)
     if chosen.kind == "inpainter":  # the released photo network, or another one by name
         rgb, alpha, mode = photos.split_channels(image)
-        filled = fill.fill_array(chosen.net(), rgb, hole)
+        if method == "texture":
+            filled = fill.texture_fill_array(chosen.net(), rgb, hole, whole_number(seed, "seed", 0, MAX_SEED))
+        else:
+            filled = fill.fill_array(chosen.net(), rgb, hole)
         return photos.join_channels(filled, alpha, mode)
     prior = chosen
     if prior.name not in prior_names():

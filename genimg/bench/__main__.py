@@ -31,10 +31,12 @@ docs:    docs/results.md (every measured figure, per kind of model) and README's
          the cards of the released models (what the other commands' --update-cards put there).
 """
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from .. import api, photos
+from ..vgg import ENV_VAR, load_vgg
 from .common import ROOT, write_results
 from .docs import docs
 from .figures import figures
@@ -42,8 +44,9 @@ from .generation import quality, speed
 from .likelihood import likelihood
 from .load import load
 from .lab import quality as lab_quality, responsiveness as lab_responsiveness
-from .inpaint import inpaint_quality, inpaint_speed
-from .style import style_grid, style_quality, style_speed
+from . import blind
+from .inpaint import inpaint_blind_pairs, inpaint_quality, inpaint_speed
+from .style import style_blind_pairs, style_grid, style_quality, style_speed
 from .text import text
 from .translate import translate_quality
 from .upscale import sr_figure, sr_quality, sr_speed
@@ -89,6 +92,12 @@ def parser() -> argparse.ArgumentParser:
     n.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     n.add_argument("--json", help="also write the results to this JSON file")
     n.add_argument("--figure", default="bench_out/inpaint.png", help="where the comparison grid goes")
+    n.add_argument("--vgg-weights", help="VGG16 features (safetensors) for the texture FD; default "
+                                          "$GENIMG_VGG_WEIGHTS or the download (none: no texture FD)")
+    n.add_argument("--blind-pairs", help="also write a blind comparison (texture vs smooth fills, order hidden) to "
+                                         "this folder; score it with `bench blind-score`")
+    n.add_argument("--blind-extra", help="a second folder of photos for the blind pairs (e.g. photos/samples), "
+                                         "drawn from up to 48 pairs in all")
     t = sub.add_parser("style", help="style transfer: losses and time per preset vs Gatys' optimisation; speed; grid")
     t.add_argument("--data", help="folder with paintings/ (and photos/samples/), e.g. ../shared/datasets")
     t.add_argument("--vgg-weights", help="VGG16 features (safetensors); default $GENIMG_VGG_WEIGHTS or the download")
@@ -99,6 +108,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--grid", help="also write the grid of photos x presets to this PNG (e.g. docs/style_grid.png)")
     t.add_argument("--grid-photos", nargs="*", help="photos for the grid's rows (default: a few in --data "
                                                     "photos/samples)")
+    t.add_argument("--model", help="the preset network to measure (default: the release)")
+    t.add_argument("--blind-pairs", help="also write a blind comparison of --model against --blind-old to this "
+                                         "folder (every preset on 8 sample photos); score it with `bench blind-score`")
+    t.add_argument("--blind-old", help="the preset network --blind-pairs compares with")
     t.add_argument("--update-cards", action="store_true", help="write the figures into the checkpoint card")
     t.add_argument("--json", help="also write the results to this JSON file")
     tx = sub.add_parser("text", help="captioner and text to image on test scenes and held-out pairs, and speed")
@@ -134,13 +147,21 @@ def parser() -> argparse.ArgumentParser:
     lb.add_argument("--responsiveness", action="store_true",
                     help="also /generate's latency alone and during a 60 s run (the app in a subprocess)")
     lb.add_argument("--json", help="also write the results to this JSON file")
+    bs = sub.add_parser("blind-score", help="score a blind comparison (bench inpaint --blind-pairs, bench style "
+                                            "--blind-pairs) from a judge's answers")
+    bs.add_argument("--pairs", required=True, help="the folder of pairs (its key is <folder>.key.json beside it)")
+    bs.add_argument("--answers", required=True, help="the judge's answers: lines 'pair_00 A'")
+    bs.add_argument("--judge", required=True, help="who judged, for the card (e.g. 'a helper agent shown only the pairs')")
+    bs.add_argument("--model", help="the checkpoint whose card records the result")
+    bs.add_argument("--metric", default="blind_comparison", help="the card's metrics key (default blind_comparison)")
+    bs.add_argument("--update-cards", action="store_true", help="write the result into --model's card")
     f = sub.add_parser("figures", help="the annotated example on top of each tab (docs/figures/<tab>.png)")
     f.add_argument("--out", help="folder to write to (default docs/figures)")
     d = sub.add_parser("docs", help="write docs/results.md and README's models list from the released models' cards")
     d.add_argument("--readme", help="the README whose <!-- models:start --> ... <!-- models:end --> block is "
                                     "rewritten (default: README.md of the repository; left alone without markers)")
     d.add_argument("--out", help="the results page to write (default: docs/results.md of the repository)")
-    for p in (q, lk, s, r, n, t, tx, tr, lb, ld, f, d):
+    for p in (q, lk, s, r, n, t, tx, tr, lb, ld, bs, f, d):
         p.add_argument("--checkpoints", help="checkpoint folder (default: the shipped ones)")
     return main_parser
 
@@ -166,26 +187,41 @@ def main(argv=None):
             sr_figure(image, args.figure, args.models)
         write_results(args.json, results)
     elif args.command == "inpaint":
+        vgg = None
+        if args.data and (args.vgg_weights or os.environ.get(ENV_VAR)):
+            vgg = load_vgg(args.vgg_weights)
         results = {"quality": inpaint_quality(args.data, args.masks_per_image, args.update_cards, args.figure,
-                                              args.model) if args.data else None}
+                                              args.model, vgg) if args.data else None}
+        if args.blind_pairs:
+            inpaint_blind_pairs(args.data, args.blind_pairs, args.model, args.blind_extra)
         if args.repeats > 0:
             results["speed"] = inpaint_speed(args.repeats, args.update_cards, args.model)
         write_results(args.json, results)
+    elif args.command == "blind-score":
+        blind.score(args.pairs, args.answers, args.judge, args.model, args.metric, args.update_cards)
     elif args.command == "style":
         if args.vgg_weights:
             api.set_vgg_weights(args.vgg_weights)
         results = {}
         if args.data:
             results["quality"] = style_quality(args.data, args.photo or ROOT / "examples" / "chelsea.png", args.size,
-                                               args.gatys_steps, args.update_cards)
+                                               args.gatys_steps, args.update_cards, args.model)
         if args.repeats > 0:
-            results["speed"] = style_speed(args.repeats, args.update_cards)
+            results["speed"] = style_speed(args.repeats, args.update_cards, args.model)
+        samples = Path(args.data or ".") / "photos" / "samples"
+        grid_photos = args.grid_photos or [samples / name for name in ("chelsea.png", "astronaut.png",
+                                                                       "coffee.png", "rocket.jpg")
+                                           if (samples / name).is_file()]
         if args.grid:
-            samples = Path(args.data or ".") / "photos" / "samples"
-            grid_photos = args.grid_photos or [samples / name for name in ("chelsea.png", "astronaut.png",
-                                                                           "coffee.png", "rocket.jpg")
-                                               if (samples / name).is_file()]
-            style_grid(grid_photos, args.grid)
+            style_grid(grid_photos, args.grid, model_name=args.model)
+        if args.blind_pairs:
+            if not (args.data and args.blind_old):
+                raise SystemExit("error: --blind-pairs needs --data (the paintings) and --blind-old (the network to "
+                                 "compare with).")
+            blind_photos = [samples / name for name in ("chelsea.png", "astronaut.png", "coffee.png", "rocket.jpg",
+                                                        "brick.png", "camera.png", "coins.png", "grass.png")
+                            if (samples / name).is_file()]
+            style_blind_pairs(args.data, blind_photos, args.blind_pairs, args.model, args.blind_old)
         write_results(args.json, results)
     elif args.command == "text":
         text(args.data, args.n, n_prompts=args.prompts, repeats=args.repeats, update_cards=args.update_cards,

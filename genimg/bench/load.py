@@ -73,7 +73,7 @@ def request_args(endpoint: str, seed: int, files: dict) -> tuple:
     if endpoint == "/inpaint":
         value = {"background": handle_file(files["photo512"]), "layers": [handle_file(files["mask512"])],
                  "composite": None, "id": None}
-        return (value, "Photo network", seed)
+        return (value, "Photo: texture", seed)
     if endpoint == "/stylize":
         return (handle_file(files["photo256"]), "The Starry Night (Vincent van Gogh, 1889)", "(none)", 0.5, 1, False)
     raise ValueError(f"No request for {endpoint}.")

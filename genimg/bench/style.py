@@ -11,6 +11,7 @@ from PIL import Image
 from .. import api, checkpoints
 from ..api.styling import stylizer, vgg as load_vgg
 from ..families.style import losses
+from . import blind
 from .common import median_ms, speed_photo
 
 
@@ -21,9 +22,9 @@ def style_photo(path, side: int) -> Image.Image:
     return image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
 
 
-def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False):
+def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False, model_name=None):
     """Per preset: losses and seconds of the network and of Gatys' optimisation on one photo at `size` px."""
-    network = stylizer()
+    network = stylizer(model_name)
     vgg = load_vgg()
     paintings = losses.find_paintings(data)
     photo = style_photo(photo_path, size)
@@ -61,19 +62,21 @@ def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False
               f"{g['style']:>12.3f} {g['content']:>8.1f} {g['total']:>7.0f} {g['seconds']:>7.1f}")
     if update_cards:
         checkpoints.record_metrics(api.checkpoint_dir(), network.name, "versus_gatys",
-                                   {**results, "command": "python -m genimg.bench style --update-cards"})
+                                   {**results, "command": "python -m genimg.bench style --data ../shared/datasets "
+                                                          "--vgg-weights ../shared/weights/vgg16_features.safetensors "
+                                                          "--update-cards"})
     return results
 
 
-def style_speed(repeats=10, update_cards=False):
+def style_speed(repeats=10, update_cards=False, model_name=None):
     """Median seconds for genimg.stylize of a 512x512 photo (any preset costs the same), and at 1024x1024."""
-    network = stylizer()
+    network = stylizer(model_name)
     name = network.module.styles[0]
     print(f"\nstyle transfer speed: torch threads {torch.get_num_threads()}, median of {repeats} after a warm-up")
     results = {}
     for side in (512, 1024):
         photo = speed_photo(side)
-        seconds = median_ms(lambda: api.stylize(photo, name), repeats) / 1000
+        seconds = median_ms(lambda: api.stylize(photo, name, model=network.name), repeats) / 1000
         results[f"{side}px"] = {"median_s": round(seconds, 3)}
         print(f"  {side}x{side}: {seconds:6.3f} s")
     if update_cards:
@@ -82,14 +85,15 @@ def style_speed(repeats=10, update_cards=False):
     return results
 
 
-def style_grid(photo_paths, out, side=192):
+def style_grid(photo_paths, out, side=192, model_name=None):
     """Rows: the photos; columns: the photo, then each preset (the network's output), titled."""
     from PIL import ImageDraw
-    names = stylizer().module.styles
+    network = stylizer(model_name)
+    names = network.module.styles
     rows = []
     for path in photo_paths:
         photo = style_photo(path, side)
-        rows.append([photo] + [api.stylize(photo, name) for name in names])
+        rows.append([photo] + [api.stylize(photo, name, model=network.name) for name in names])
     cell_w, cell_h = max(r[0].width for r in rows), max(r[0].height for r in rows)
     figure = Image.new("RGB", ((cell_w + 4) * (len(names) + 1), 16 + (cell_h + 4) * len(rows)), "white")
     draw = ImageDraw.Draw(figure)
@@ -102,3 +106,24 @@ def style_grid(photo_paths, out, side=192):
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     figure.save(out)
     print(f"\nwrote {out}: rows {', '.join(Path(p).name for p in photo_paths)}; columns: the photo, then each preset")
+
+
+def style_blind_pairs(data, photo_paths, out, new_model, old_model, side=384, seed=0):
+    """A blind comparison of two preset networks: every photo in every preset, the painting first, then the two
+    paintings of the photo as A and B."""
+    paintings = losses.find_paintings(data)
+    new, old = stylizer(new_model), stylizer(old_model)
+    pairs = []
+    for name in new.module.styles:
+        reference = Image.open(paintings / losses.PRESETS[name][0]).convert("RGB")
+        for path in photo_paths:
+            photo = style_photo(path, side)
+            ref = reference.copy()
+            ref.thumbnail((photo.width, photo.height), Image.LANCZOS)
+            pairs.append((f"{name} {Path(path).name}", np.asarray(ref), np.asarray(api.stylize(photo, name, model=new.name)),
+                          np.asarray(api.stylize(photo, name, model=old.name))))
+    return blind.write_pairs(pairs, out, new=new.name, old=old.name,
+                             question="looks more like a painting in the manner of the painting on the left (its "
+                                      "brush strokes, palette and texture, no grid or blotches), with the photo still "
+                                      "recognisable",
+                             reference_title="the painting", seed=seed)

@@ -13,10 +13,14 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent.parent / "examples"
 PRIOR_SUBJECT = {"mnist": "MNIST digit", "fashion-mnist": "Fashion-MNIST garment"}
 
 
+PHOTO_CHOICES = {"Photo: texture": "texture", "Photo: smooth": "smooth"}  # label -> genimg.inpaint's method
+
+
 def model_choices() -> dict:
-    """{menu label: 'photo' or an unconditional generator's checkpoint}: the photo network, then each prior (not
-    the 2-D-latent ones: a plane of codes is too coarse a prior to match what is left of an image)."""
-    choices = {"Photo network": "photo"}
+    """{menu label: 'texture' / 'smooth' (the photo fills) or an unconditional generator's checkpoint}: the photo
+    fills, then each prior (not the 2-D-latent ones: a plane of codes is too coarse a prior to match what is left
+    of an image)."""
+    choices = dict(PHOTO_CHOICES)
     priors = genimg.inpaint_priors()
     for name, entry in genimg.models(check=False).items():
         if name in priors and not entry["latent_map"]:
@@ -27,11 +31,25 @@ def model_choices() -> dict:
 MODEL_CHOICES = model_choices()
 SAMPLE_ZOOM = 10  # 28x28 samples are shown (and painted on) at 280x280
 
-SUMMARY = """Paint over something in a photo and a network fills the hole from what is around it. It learned by filling holes
-cut into thousands of photos and comparing its guess with what was really there."""  # on top of the tab, for a school class
+SUMMARY = """Paint over something in a photo and it is filled from what is around it: a network, trained by filling holes cut
+into thousands of photos, decides what goes where, and the texture (grass, brick, leaves) is copied in from the
+rest of your photo. *Photo: smooth* shows the network's own fill: its best guess, which is smooth."""  # on top of the tab, for a school class
 
 HOW_IT_WORKS = r"""
-**Photos: a learned fill.** First a classical fill: *push-pull* (Gortler et al. 1996) averages the known pixels
+**Photos, texture (the default): the network's fill, rebuilt from the photo's own patches.** A network trained
+to be *right on average* (below) paints the average of everything that could be in the hole: where that is
+uncertain, a smooth smear. The texture that should continue is already in the photo. So the hole is rebuilt from
+7x7 patches of the known pixels (Wexler, Shechtman & Irani 2007; the search is PatchMatch, Barnes et al. 2009,
+the idea behind Content-Aware Fill): every patch touching the hole looks for the known patch that best matches
+both what the hole holds so far *and* the network's fill at that place (blurred against blurred, so a textured
+patch is not penalised for not being smooth), then each hole pixel takes the mean of what the patches over it
+say. This runs on a pyramid, from about 64 pixels up: the coarse levels settle what goes where, the finer ones
+the detail, and at full size each 2x2 block of the hole copies a 2x2 block of your photo. The network decides
+what goes where; the photo supplies how it looks. A different *seed* gives a different fill. The price: where
+the hole hid something the photo shows nowhere else, the copied texture is wrong in detail, and the measured
+error per pixel is higher than the smooth fill's (see the README's table).
+
+**Photos, smooth: a learned fill.** First a classical fill: *push-pull* (Gortler et al. 1996) averages the known pixels
 in a pyramid of ever coarser grids until no cell is empty, then comes back up, each pixel taking the coarser
 level's colour where its own pixels were painted over. That gives smooth colours that meet the hole's edges.
 A network then adds a correction to it: a U-Net of *gated convolutions* (DeepFill v2, Yu et al. 2019) that sees
@@ -101,8 +119,8 @@ def inpaint_image(value, model_label, seed, progress=gr.Progress()):
 
     Args:
         value: the editor value {"background": the image, "layers": [RGBA images of its size whose opaque pixels mark what to fill], "composite": null}.
-        model_label: "Photo network" for photos, or a generator prior (e.g. a VAE prior) for MNIST or Fashion-MNIST images.
-        seed: priors only: picks the random starts of the latent search (a whole number >= 0).
+        model_label: "Photo: texture" (texture continued from the photo's own patches) or "Photo: smooth" (the network alone) for photos, or a generator prior (e.g. a VAE prior) for MNIST or Fashion-MNIST images.
+        seed: the random tries of the texture fill's patch search, or of a prior's latent search (a whole number >= 0).
     Returns:
         the original, the mask (white = filled) and the filled image as PNG files, the filled PNG for download, and a markdown note.
     """
@@ -113,9 +131,10 @@ def inpaint_image(value, model_label, seed, progress=gr.Progress()):
         gr.Warning("Nothing is painted: the image is returned unchanged. Paint over what should go with the brush.")
         return original, mask_png, original, original, "The mask is empty: nothing was filled."
     share = mask.mean()
-    if model == "photo":
-        filled = genimg.inpaint(image, mask, None)
-        name = genimg.photo_inpainter()
+    if model in PHOTO_CHOICES.values():
+        filled = genimg.inpaint(image, mask, None, seed=int(seed), method=model)
+        name = (f"{genimg.photo_inpainter()} guiding a patch synthesis (seed {int(seed)})" if model == "texture"
+                else f"{genimg.photo_inpainter()} (smooth)")
     else:
         filled = genimg.inpaint(image, mask, model, seed=int(seed), progress=lambda f: progress(f, desc="Searching the latent space"))
         name = f"{model} (latent search, seed {int(seed)})"
@@ -131,14 +150,14 @@ def new_sample(model_label, seed, drawn=0):
     over and fill with a prior.
 
     Args:
-        model_label: a generator prior (not "Photo network"); the sample comes from its dataset.
+        model_label: a generator prior (not a "Photo: ..." fill); the sample comes from its dataset.
         seed: picks the sample and its class (a whole number >= 0).
     Returns:
         the editor value with the sample as background and no paint.
     """
     model = model_of(model_label)
-    if model == "photo":
-        raise gr.Error("Samples are for the VAE and GAN priors; for the photo network, upload a photo or pick an example.")
+    if model in PHOTO_CHOICES.values():
+        raise gr.Error("Samples are for the VAE and GAN priors; for photos, upload a photo or pick an example.")
     conditional = genimg.find_kind("conditional-generator", genimg.load(model).dataset)
     index = int(seed) + int(drawn or 0)  # each click of the tab's button draws the next one
     sample = genimg.generate(conditional, n=1, seed=index, label=index % len(conditional.classes))[0]
@@ -228,7 +247,7 @@ def undo_fill(history):
 def prior_controls(model_label):
     """New sample only for the priors; switching model clears the last result (it belonged to the other model)."""
     cleared = (None, None, None, None, "")
-    return (gr.update(visible=MODEL_CHOICES.get(model_label) != "photo"), *cleared)
+    return (gr.update(visible=MODEL_CHOICES.get(model_label) not in PHOTO_CHOICES.values()), *cleared)
 
 
 def example_rows() -> list:
@@ -257,9 +276,9 @@ def build_tab():
                 opener = gr.UploadButton("Open a photo...", file_types=["image"], type="filepath",
                                          elem_id="inpaint_open")
                 opened_note = gr.Markdown()
-                model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo network", label="Model")
+                model = gr.Radio(choices=list(MODEL_CHOICES), value="Photo: texture", label="Model")
                 seed = gr.Number(value=0, precision=0, minimum=0, maximum=genimg.MAX_SEED,
-                                 label="Seed (priors: the random starts)")
+                                 label="Seed (another texture fill, or a prior's random starts)")
                 with gr.Row():
                     sample_button = gr.Button("New sample", visible=False)
                     drawn = gr.State(0)

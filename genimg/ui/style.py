@@ -15,7 +15,8 @@ PREVIEW_SIDE = 160
 NO_BLEND = "(none)"
 
 SUMMARY = """A network learned to repaint any photo with the colours and brush strokes of a famous painting. It keeps the
-shapes of your photo (what is where) and takes the texture of the painting (how it looks up close)."""  # on top of the tab, for a school class
+shapes of your photo (what is where) and takes the texture of the painting (how it looks up close). Below, any
+painting of your own: in one pass, or by a slower optimisation that matches it more closely."""  # on top of the tab, for a school class
 
 HOW_IT_WORKS = r"""
 **What "style" is here** (Gatys, Ecker and Bethge 2016). Pass an image through VGG16, a network trained to
@@ -39,6 +40,15 @@ and shift after each instance normalisation (*conditional instance norm*). Mixin
 gives a style between them, which is what the blend slider does. The network here learned in two phases: first
 to give back the photo it is shown (1,500 steps of a pixel loss), then to paint it (4,000 steps of the loss
 above); trained on the painting loss from the start, its photos were still blurred after 600 steps.
+
+**Any painting in one pass** (AdaIN, Huang and Belongie 2017). The Gram matrices above are mostly about how
+much each feature occurs and how much it varies. So take the photo's VGG16 feature maps and, channel by
+channel, give them the painting's mean and spread: $\mathrm{AdaIN}(x, y) = \sigma(y)\,\frac{x - \mu(x)}{\sigma(x)}
++ \mu(y)$. That is *adaptive instance normalisation*, done at three depths (relu1_2, relu2_2, relu3_3). A decoder
+trained for it turns the result back into pixels. It was trained on photo crops painted in the manner of crops
+of the six preset paintings and of other photos, with the style loss on means and spreads, so it never saw
+most paintings it is given; one painting (Turner's *Shipwreck of the Minotaur*) is held out to check it. Its
+*Strength* mixes the photo's own features back in before decoding.
 
 **The options.** *Strength* mixes the painting with your photo pixel by pixel (0: your photo). *Keep the
 original colours* keeps your photo's colours (the Cb and Cr of YCbCr) and takes only the brightness (Y) from
@@ -104,6 +114,30 @@ def stylize_photo(path, preset_label, blend_label, blend, strength, keep_colours
     return save_png(result), (f"**{mix}**, strength {float(strength):.2f}"
                               f"{', original colours' if keep_colours else ''}: {result.width}x{result.height} "
                               f"in {seconds:.2f} s.")
+
+
+@gpu
+@user_errors
+def stylize_any_image(path, style_path, strength, keep_colours):
+    """Paint a photo in the manner of any style image in one pass (AdaIN: a VGG16 encoder, the painting's feature
+    statistics, a trained decoder), about a second on a CPU.
+
+    Args:
+        path: the photo.
+        style_path: the style image (a painting, a texture, anything).
+        strength: 0 to 1: how much of the painting's statistics the photo's features take on.
+        keep_colours: true keeps the photo's colours and takes only the brightness from the painting.
+    Returns:
+        the painted photo as a PNG file, and a markdown line with its size and time.
+    """
+    if not path:
+        raise gr.Error("Upload the photo to paint at the top of this tab (or pick an example photo) first.")
+    if not style_path:
+        raise gr.Error("Upload a style image (a painting, a texture, anything) first.")
+    start = time.perf_counter()
+    result = genimg.stylize_any(path, style_path, strength, bool(keep_colours))
+    return save_png(result), (f"Painted in one pass by **{genimg.arbitrary_stylizer().name}**: "
+                              f"{result.width}x{result.height} in {time.perf_counter() - start:.2f} s.")
 
 
 @gpu
@@ -174,11 +208,13 @@ def build_tab():
         if previews:
             gr.Gallery(previews, label=f"The presets: the network's own output on {PREVIEW_PHOTO.name}",
                        columns=3, height="auto", object_fit="contain", allow_preview=False)
-        with gr.Accordion("Your own style image (optimisation, slow)", open=False):
-            gr.Markdown("Gatys' optimisation paints **the photo at the top of this tab** in the manner of any style "
-                        "image you upload here; *Strength* and *Keep the original colours* above apply too. " +
-                        genimg.vgg_status() + " Each step takes about a second at 256 px on a CPU; the image "
-                        "updates every 5 steps.")
+        with gr.Accordion("Your own style image: any painting", open=True):
+            gr.Markdown("Paints **the photo at the top of this tab** in the manner of any style image you upload "
+                        "here; *Strength* and *Keep the original colours* above apply too. **In one pass**: a "
+                        "network trained for any painting, about a second. **By optimisation**: Gatys' method, "
+                        "closer to the painting, a minute or more. " + genimg.vgg_status() +
+                        " Each optimisation step takes about a second at 256 px on a CPU; the image updates every 5 "
+                        "steps.")
             with gr.Row():
                 with gr.Column(scale=1):
                     style_image = gr.Image(label="Style image", type="filepath", image_mode=None,
@@ -187,9 +223,11 @@ def build_tab():
                                       step=10, label="Steps")
                     size = gr.Slider(minimum=genimg.MIN_GATYS_SIDE, maximum=genimg.MAX_GATYS_SIDE, value=256, step=32,
                                      label="Size (long side, pixels)")
-                    own_button = gr.Button("Paint with my style image")
+                    with gr.Row():
+                        any_button = gr.Button("Paint in one pass", variant="primary")
+                        own_button = gr.Button("Paint by optimisation")
                 with gr.Column(scale=2):
-                    own_result = gr.Image(label="Result (evolving)", type="filepath", format="png",
+                    own_result = gr.Image(label="Result (the optimisation's evolves as it runs)", type="filepath", format="png",
                                           interactive=False)
                     own_info = gr.Markdown()
         with gr.Accordion("How it works", open=False):
@@ -197,6 +235,8 @@ def build_tab():
                                                         {"left": "$", "right": "$", "display": False}])
         button.click(stylize_photo, [photo, preset, blend_with, blend, strength, keep], [result, info],
                      api_name="stylize", **queue("heavy"), show_progress="minimal", scroll_to_output=True)
+        any_button.click(stylize_any_image, [photo, style_image, strength, keep], [own_result, own_info],
+                         api_name="stylize_any", **queue("heavy"), show_progress="minimal")
         # Its own group: each runs VGG16 forward and backward hundreds of times, and must not hold up the presets.
         own_button.click(stylize_with_own, [photo, style_image, steps, size, strength, keep], [own_result, own_info],
                          api_name="stylize_with_image", **queue("optimise"))

@@ -171,3 +171,60 @@ def measure(result_uint8: np.ndarray, original_uint8: np.ndarray, mask: np.ndarr
 def model_fill_uint8(module, original_uint8: np.ndarray, mask: np.ndarray, max_side: int = MAX_SIDE,
                      passes=PASSES) -> np.ndarray:
     return photos.to_uint8(fill_array(module, original_uint8.astype(np.float32) / 255, mask, max_side, passes))
+
+
+# The texture fill (texture.py): the network runs once, at most GUIDE_SIDE long, as the guide (the synthesis reads
+# it at its coarser levels only), and the synthesis works at most TEXTURE_SIDE long; a bigger photo gets the
+# rebuilt hole enlarged (bicubic) into its full-size known pixels.
+GUIDE_SIDE = 384
+TEXTURE_SIDE = 768
+
+
+@torch.no_grad()
+def texture_fill_array(module, rgb: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(H, W, 3) float32 RGB in [0, 1] and an (H, W) bool mask -> (H, W, 3) float32: the hole rebuilt from the
+    photo's own patches, chosen to agree with the network's fill (texture.synthesize); known pixels unchanged."""
+    from . import texture
+    height, width = mask.shape
+    work_h, work_w = network_size(height, width, TEXTURE_SIDE)
+    image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
+    hole = torch.from_numpy(np.ascontiguousarray(mask, np.float32))[None, None]
+    if (work_h, work_w) != (height, width):
+        small = F.interpolate(image, (work_h, work_w), mode="area")[0].permute(1, 2, 0).numpy()
+        small_mask = work_hole(hole, (work_h, work_w))[0, 0].numpy() > 0.5
+    else:
+        small, small_mask = np.asarray(rgb, np.float32), mask
+    guide = fill_array(module, small, small_mask, max_side=GUIDE_SIDE, passes=ONE_PASS)
+    rebuilt = texture.synthesize(small, small_mask, guide, seed=seed)
+    if (work_h, work_w) != (height, width):
+        big = F.interpolate(torch.from_numpy(rebuilt).permute(2, 0, 1)[None], (height, width), mode="bicubic",
+                            align_corners=False).clamp(0, 1)
+        rebuilt = composite(image, big, hole)[0].permute(1, 2, 0).numpy()
+    out = np.ascontiguousarray(rebuilt, np.float32).copy()
+    out[~mask] = rgb[~mask]
+    return out
+
+
+# The texture measure (bench): VGG16 relu3_3 statistics of 32x32 patches that lie mostly inside the hole, in the
+# fill and in the original at the same places; the Fréchet distance between the two sets says how far the fill's
+# textures are from the real ones (a smooth smear has none of their spread), whatever their exact position.
+TEXTURE_PATCH = 32
+
+
+def hole_patches(mask: np.ndarray, side: int = TEXTURE_PATCH, inside: float = 0.75) -> list:
+    """(top, left) of the side x side squares, on a half-overlapping grid, that are at least `inside` hole."""
+    height, width = mask.shape
+    step = side // 2
+    return [(y, x) for y in range(0, height - side + 1, step) for x in range(0, width - side + 1, step)
+            if mask[y:y + side, x:x + side].mean() >= inside]
+
+
+@torch.no_grad()
+def texture_features(vgg, image_uint8: np.ndarray, boxes: list, side: int = TEXTURE_PATCH) -> torch.Tensor:
+    """(len(boxes), 512): per patch, the mean and standard deviation of each relu3_3 channel over its positions."""
+    if not boxes:
+        return torch.zeros(0, 512, dtype=torch.float64)
+    crops = np.stack([image_uint8[y:y + side, x:x + side] for y, x in boxes])
+    batch = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255)
+    features = torch.cat([vgg(chunk, ("relu3_3",))["relu3_3"] for chunk in batch.split(256)])
+    return torch.cat([features.mean((2, 3)), features.std((2, 3))], 1).double()
