@@ -120,3 +120,4 @@ def test_tab_and_endpoint(style_dir, tmp_path):
     finally:
         client.close()
         demo.close()
+

@@ -152,13 +152,14 @@ def vgg_status() -> str:
     if _vgg["model"] is not None:
         return "VGG16 loaded."
     if path and not Path(path).is_file():
-        return ("The VGG16 weights file the server was given does not exist: your own style images cannot be used "
-                "(the presets work).")
+        return ("The VGG16 weights file the server was given does not exist: the optimisation cannot paint with your "
+                "own style images (the presets and the one-pass painting work).")
     if not path and not _vgg["download"]:
-        return (f"No VGG16 weights: no --vgg-weights or ${ENV_VAR} given and downloading is off, so your own style "
-                f"images cannot be used (the presets work).")
+        return (f"No VGG16 weights: no --vgg-weights or ${ENV_VAR} given and downloading is off, so the optimisation "
+                f"cannot paint with your own style images (the presets and the one-pass painting work).")
     if _vgg["error"] is not None:
-        return "VGG16 weights could not be loaded, so your own style images cannot be used (the presets work)."
+        return ("VGG16 weights could not be loaded, so the optimisation cannot paint with your own style images (the "
+                "presets and the one-pass painting work).")
     if path:
         return "VGG16 weights are ready (loaded on first use)."
     return "VGG16 weights will be downloaded from torchvision (528 MB) on first use."

@@ -46,7 +46,7 @@ from .load import load
 from .lab import quality as lab_quality, responsiveness as lab_responsiveness
 from . import blind
 from .inpaint import inpaint_blind_pairs, inpaint_quality, inpaint_speed
-from .style import style_blind_pairs, style_grid, style_quality, style_speed
+from .style import any_style_grid, style_blind_pairs, style_grid, style_quality, style_speed
 from .text import text
 from .translate import translate_quality
 from .upscale import sr_figure, sr_quality, sr_speed
@@ -109,6 +109,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--grid-photos", nargs="*", help="photos for the grid's rows (default: a few in --data "
                                                     "photos/samples)")
     t.add_argument("--model", help="the preset network to measure (default: the release)")
+    t.add_argument("--any-style", action="store_true", help="measure the one-pass network for any style image "
+                                                           "(genimg.stylize_any) instead of the presets")
+    t.add_argument("--any-style-grid", help="write a grid of photos x paintings (one never seen) painted by the "
+                                            "one-pass network to this PNG (needs --data)")
     t.add_argument("--blind-pairs", help="also write a blind comparison of --model against --blind-old to this "
                                          "folder (every preset on 8 sample photos); score it with `bench blind-score`")
     t.add_argument("--blind-old", help="the preset network --blind-pairs compares with")
@@ -205,15 +209,17 @@ def main(argv=None):
         results = {}
         if args.data:
             results["quality"] = style_quality(args.data, args.photo or ROOT / "examples" / "chelsea.png", args.size,
-                                               args.gatys_steps, args.update_cards, args.model)
+                                               args.gatys_steps, args.update_cards, args.model, args.any_style)
         if args.repeats > 0:
-            results["speed"] = style_speed(args.repeats, args.update_cards, args.model)
+            results["speed"] = style_speed(args.repeats, args.update_cards, args.model, args.any_style)
         samples = Path(args.data or ".") / "photos" / "samples"
         grid_photos = args.grid_photos or [samples / name for name in ("chelsea.png", "astronaut.png",
                                                                        "coffee.png", "rocket.jpg")
                                            if (samples / name).is_file()]
-        if args.grid:
+        if args.grid and not args.any_style:
             style_grid(grid_photos, args.grid, model_name=args.model)
+        if args.any_style_grid:
+            any_style_grid(args.data, grid_photos, args.any_style_grid, model_name=args.model)
         if args.blind_pairs:
             if not (args.data and args.blind_old):
                 raise SystemExit("error: --blind-pairs needs --data (the paintings) and --blind-old (the network to "

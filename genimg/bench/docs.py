@@ -371,10 +371,15 @@ def stylizer_section(names: list, cards: dict) -> list:
         m, h = card["metrics"], card.get("hyperparameters", {})
         versus = {k: v for k, v in (m.get("versus_gatys") or {}).items() if isinstance(v, dict)}
         per_style = m.get("per_style") or {}
+        any_style = registry.family_of(name).kind == "arbitrary-stylizer"
         lines += [f"### {model_cell(name)}", ""]
+        if any_style:
+            lines += ["One pass for any style image (`genimg.stylize_any`): each preset's painting, and one painting "
+                      "its decoder never saw in training, against Gatys' optimisation toward the same painting.", ""]
         first = next(iter(versus.values()), {})
         weights = (f"{h.get('content_weight'):g} content + {h.get('style_weight'):g} style + "
-                   f"{h.get('tv_weight'):g} TV" if h.get("style_weight") is not None else "")
+                   f"{h.get('tv_weight'):g} TV" if not any_style and h.get("style_weight") is not None else
+                   "1 content + 600 style + 10 TV (Gatys' weights, as the presets')" if any_style else "")
         lines += ["Per preset, the perceptual losses of the network's output beside those of Gatys' optimisation "
                   "(Adam on the pixels, from the photo) on the same photo"
                   + (f" ({first.get('photo')} at {'x'.join(map(str, first.get('size', [])))})" if first else "")
@@ -392,12 +397,13 @@ def stylizer_section(names: list, cards: dict) -> list:
                          num(gatys.get("total"), 0),
                          f"{num(gatys.get('seconds'), 1, ' s')} ({gatys.get('steps')} steps)" if gatys else "",
                          num(val.get("style"), 3), num(val.get("content"), 0)])
-        lines += table(["preset", "style", "content", "total", "time", "Gatys style", "content", "total", "time",
-                        "val. style", "val. content"], rows) + [""]
+        lines += table(["painting" if any_style else "preset", "style", "content", "total", "time", "Gatys style",
+                        "content", "total", "time", "val. style", "val. content"], rows) + [""]
         speed = m.get("speed") or {}
         sizes = [k for k in speed if k.endswith("px")]
         if sizes:
-            lines += ["Speed (`genimg.stylize`, any preset, median after a warm-up): " + ", ".join(
+            lines += [("Speed (`genimg.stylize_any`, a 512x512 style image, median after a warm-up): " if any_style
+                       else "Speed (`genimg.stylize`, any preset, median after a warm-up): ") + ", ".join(
                 f"{num(speed[k].get('median_s'), 2, ' s')} at {k[:-2]}x{k[:-2]}" for k in sizes)
                 + (f" ({speed['threads']} threads)" if speed.get("threads") else "") + "."]
         lines += measured_by(("losses", (m.get("versus_gatys") or {}).get("command")), ("speed", speed.get("command")))
@@ -464,7 +470,7 @@ def headline(name: str, card: dict) -> str:
         speed = m.get("texture_speed_512px") or m.get("speed_512px") or {}
         if speed.get("median_s") is not None:
             parts.append(f"{speed['median_s']:.2f} s per 512x512 photo")
-    elif kind == "stylizer":
+    elif kind in ("stylizer", "arbitrary-stylizer"):
         versus = [v for v in (m.get("versus_gatys") or {}).values() if isinstance(v, dict) and "gatys" in v]
         speed = m.get("speed") or {}
         styles = card.get("config", {}).get("styles")
@@ -595,7 +601,7 @@ def results_markdown(cards: dict, unavailable: dict) -> str:
         (("classifier",), lambda names: classifiers_section(names, cards)),
         (("upscaler",), lambda names: upscalers_section(names, cards)),
         (("inpainter",), lambda names: inpainter_section(names, cards)),
-        (("stylizer",), lambda names: stylizer_section(names, cards)),
+        (("stylizer", "arbitrary-stylizer"), lambda names: stylizer_section(names, cards)),
         (("text-to-image", "captioner"), lambda names: scenes_section(names, cards)),
         (("translator",), lambda names: translator_section(names, cards)),
     ]

@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from .. import api, checkpoints
-from ..api.styling import stylizer, vgg as load_vgg
+from ..api.styling import arbitrary_stylizer, stylizer, vgg as load_vgg
+from ..families.adain import HELD_OUT_PAINTING
 from ..families.style import losses
 from . import blind
 from .common import median_ms, speed_photo
@@ -22,12 +23,18 @@ def style_photo(path, side: int) -> Image.Image:
     return image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
 
 
-def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False, model_name=None):
-    """Per preset: losses and seconds of the network and of Gatys' optimisation on one photo at `size` px."""
-    network = stylizer(model_name)
+def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False, model_name=None, any_style=False):
+    """Per preset: losses and seconds of the network and of Gatys' optimisation on one photo at `size` px.
+    any_style: the one-pass network for any style image instead (genimg.stylize_any), on each preset's painting
+    and on one it never saw (adain.HELD_OUT_PAINTING)."""
+    network = arbitrary_stylizer(model_name) if any_style else stylizer(model_name)
     vgg = load_vgg()
     paintings = losses.find_paintings(data)
     photo = style_photo(photo_path, size)
+    files = {name: file for name, (file, _, _) in losses.PRESETS.items()} if any_style else \
+        {name: losses.PRESETS[name][0] for name in network.module.styles}
+    if any_style:
+        files[f"{HELD_OUT_PAINTING[0].split('.')[0]} (never seen)"] = HELD_OUT_PAINTING[0]
     content = losses.to_tensor(np.asarray(photo))
     print(f"\nstyle losses on {Path(photo_path).name} at {photo.width}x{photo.height} (content: {losses.CONTENT_LAYER} "
           f"MSE; style: relative Gram error summed over {', '.join(losses.STYLE_LAYERS)}; weighted total = "
@@ -36,12 +43,14 @@ def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False
     print(f"  {'preset':<18} {'network: style':>14} {'content':>8} {'total':>7} {'time s':>7}   "
           f"{'Gatys: style':>12} {'content':>8} {'total':>7} {'time s':>7}")
     results = {}
-    for name in network.module.styles:
-        file = losses.PRESETS[name][0]
+    for name, file in files.items():
         style = losses.to_tensor(losses.load_painting(paintings / file))
         grams = losses.style_grams(vgg, style)
         start = time.perf_counter()
-        output = api.stylize(photo, name, model=network.name)
+        if any_style:
+            output = api.stylize_any(photo, paintings / file, model=network.name)
+        else:
+            output = api.stylize(photo, name, model=network.name)
         net_seconds = time.perf_counter() - start
         with torch.no_grad():
             net = {k: v.item() for k, v in losses.perceptual_losses(vgg, losses.to_tensor(np.asarray(output)),
@@ -62,26 +71,35 @@ def style_quality(data, photo_path, size=192, gatys_steps=80, update_cards=False
               f"{g['style']:>12.3f} {g['content']:>8.1f} {g['total']:>7.0f} {g['seconds']:>7.1f}")
     if update_cards:
         checkpoints.record_metrics(api.checkpoint_dir(), network.name, "versus_gatys",
-                                   {**results, "command": "python -m genimg.bench style --data ../shared/datasets "
+                                   {**results, "command": "python -m genimg.bench style "
+                                                          f"{'--any-style ' if any_style else ''}--data ../shared/datasets "
                                                           "--vgg-weights ../shared/weights/vgg16_features.safetensors "
                                                           "--update-cards"})
     return results
 
 
-def style_speed(repeats=10, update_cards=False, model_name=None):
-    """Median seconds for genimg.stylize of a 512x512 photo (any preset costs the same), and at 1024x1024."""
-    network = stylizer(model_name)
-    name = network.module.styles[0]
-    print(f"\nstyle transfer speed: torch threads {torch.get_num_threads()}, median of {repeats} after a warm-up")
+def style_speed(repeats=10, update_cards=False, model_name=None, any_style=False):
+    """Median seconds for genimg.stylize of a 512x512 photo (any preset costs the same), and at 1024x1024; with
+    any_style, genimg.stylize_any with a 512x512 style image."""
+    network = arbitrary_stylizer(model_name) if any_style else stylizer(model_name)
+    name = None if any_style else network.module.styles[0]
+    painting = speed_photo(512)
+    print(f"\nstyle transfer speed ({network.name}): torch threads {torch.get_num_threads()}, median of {repeats} "
+          f"after a warm-up")
     results = {}
     for side in (512, 1024):
         photo = speed_photo(side)
-        seconds = median_ms(lambda: api.stylize(photo, name, model=network.name), repeats) / 1000
+        if any_style:
+            run = lambda: api.stylize_any(photo, painting, model=network.name)  # noqa: E731
+        else:
+            run = lambda: api.stylize(photo, name, model=network.name)  # noqa: E731
+        seconds = median_ms(run, repeats) / 1000
         results[f"{side}px"] = {"median_s": round(seconds, 3)}
         print(f"  {side}x{side}: {seconds:6.3f} s")
     if update_cards:
         checkpoints.record_metrics(api.checkpoint_dir(), network.name, "speed", {
-            **results, "threads": torch.get_num_threads(), "command": "python -m genimg.bench style --update-cards"})
+            **results, "threads": torch.get_num_threads(),
+            "command": f"python -m genimg.bench style {'--any-style ' if any_style else ''}--update-cards"})
     return results
 
 
@@ -127,3 +145,33 @@ def style_blind_pairs(data, photo_paths, out, new_model, old_model, side=384, se
                                       "brush strokes, palette and texture, no grid or blotches), with the photo still "
                                       "recognisable",
                              reference_title="the painting", seed=seed)
+
+
+def any_style_grid(data, photo_paths, out, side=256, model_name=None):
+    """Rows: the photos; columns: each painting (the presets' and one never seen), painted by the one-pass network
+    (genimg.stylize_any); a first row shows the paintings."""
+    from PIL import ImageDraw
+    network = arbitrary_stylizer(model_name)
+    paintings = losses.find_paintings(data)
+    files = [file for file, _, _ in losses.PRESETS.values()] + [HELD_OUT_PAINTING[0]]
+    titles = [name for name in losses.PRESETS] + ["turner (never seen)"]
+    rows = [[None] + [Image.open(paintings / f).convert("RGB") for f in files]]
+    for path in photo_paths:
+        photo = style_photo(path, side)
+        rows.append([photo] + [api.stylize_any(photo, paintings / f, model=network.name) for f in files])
+    cell = side
+    figure = Image.new("RGB", ((cell + 4) * len(rows[0]), 16 + (cell + 4) * len(rows)), "white")
+    draw = ImageDraw.Draw(figure)
+    for c, title in enumerate(["photo"] + titles):
+        draw.text((c * (cell + 4) + 2, 2), title, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            if image is None:
+                continue
+            image = image.copy()
+            image.thumbnail((cell, cell))
+            figure.paste(image, (c * (cell + 4) + (cell - image.width) // 2, 16 + r * (cell + 4) + (cell - image.height) // 2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out)
+    print(f"\nwrote {out}: the paintings, then rows {', '.join(Path(p).name for p in photo_paths)} painted by "
+          f"{network.name}")
