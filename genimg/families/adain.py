@@ -4,17 +4,19 @@
   normalisation gives the photo's features the painting's per-channel mean and spread: what Gatys' Gram
   matrices mostly capture (texture statistics), without an optimisation. A decoder we train turns the result
   back into pixels. So a new painting costs one encoder pass, not 40 s of gradient steps.
-- relu3_3, not the paper's relu4_1: a quarter of the resolution instead of an eighth keeps the photo's shapes
-  recognisable through a small decoder, and the encoder (1.7 M weights, 6.9 MB) fits in the checkpoint beside
-  the decoder, under the 10 MB limit. Its brush strokes are the scale of relu3_3's receptive field (40 px).
+- AdaIN at three depths, relu1_2, relu2_2 and relu3_3 (the paper: relu4_1 alone). These VGG16 weights were
+  fine-tuned for edges (HED), and their relu3_3 alone carries little colour: a decoder fed only that painted
+  every painting in one bluish palette. The shallow levels, normalised too, reach the decoder as skips and carry
+  the palette and fine grain. Stopping at relu3_3 keeps the encoder (1.7 M weights, 6.9 MB) in the checkpoint
+  beside the decoder, under the 10 MB limit; the strokes it can paint are about relu3_3's receptive field (40 px).
 - The encoder's weights come from the loss VGG16 at the start of training (train.py --vgg-weights) and ship in
   the checkpoint, so the app needs no download for this tab.
 - The decoder mirrors the encoder with nearest-neighbour upsampling and reflection padding (no checkerboard from
-  transposed convolutions, no dark borders); it is narrower at full resolution (32 channels) for CPU speed.
+  transposed convolutions, no dark borders); it is narrow at full resolution (24 channels) for CPU speed.
 - `alpha` in [0, 1] mixes the photo's own features back in (the paper's content-style trade-off): a smaller
   alpha keeps more of the photo's detail, at the level the decoder reads, not as a pixel cross-fade.
 
-Training (AdaINTrainer): content loss = the output's relu3_3 features against the AdaIN target features (the
+Training (AdaINTrainer): first the decoder learns to give back photos (pixel L1), then: content loss = the output's relu3_3 features against the AdaIN target features (the
 decoder must make what it was asked to); style loss = mean and standard deviation of the output's VGG features
 at relu1_2 ... relu4_3 against the painting's. Content photos: photos/train crops; styles: crops of the preset
 paintings at random scales, and as often crops of other photos (their colours and textures), so the decoder
@@ -294,10 +296,10 @@ FAMILIES = [
                        "trained to invert it (Huang & Belongie 2017)"),
 ]
 
-# crop 128, batch 4: 2,200 steps in about 45 min on two CPU threads, the first 400 learning to reconstruct photos.
+# crop 128, batch 4: 1,700 steps in about 40 min on two CPU threads, the first 400 learning to reconstruct photos.
 # style_weight 3: with these VGG16 weights the style term starts some 50x the content term at the paper's 10, and
 # the decoder lost the photo. loss_bf16: the loss VGG in bfloat16 where the CPU computes it.
 RECIPES = {
-    "adain": dict(family="adain", dataset="photos", steps=2200, reconstruction_steps=400, batch_size=4, crop=128,
+    "adain": dict(family="adain", dataset="photos", steps=1700, reconstruction_steps=400, batch_size=4, crop=128,
                   photo_side=512, lr=3e-4, betas=(0.9, 0.999), content_weight=1.0, style_weight=3.0, loss_bf16=True),
 }
