@@ -103,26 +103,35 @@ def style_speed(repeats=10, update_cards=False, model_name=None, any_style=False
     return results
 
 
+def titled_grid(rows, titles, cell_w, cell_h, out):
+    """Images (None: an empty cell) in rows of cells of cell_w x cell_h, each shrunk to fit and centred, under a
+    line of column titles; written to `out`."""
+    from PIL import ImageDraw
+    figure = Image.new("RGB", ((cell_w + 4) * len(titles), 16 + (cell_h + 4) * len(rows)), "white")
+    draw = ImageDraw.Draw(figure)
+    for c, title in enumerate(titles):
+        draw.text((c * (cell_w + 4) + 2, 2), title, fill="black")
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            if image is None:
+                continue
+            image = image.copy()
+            image.thumbnail((cell_w, cell_h))
+            figure.paste(image, (c * (cell_w + 4) + (cell_w - image.width) // 2,
+                                 16 + r * (cell_h + 4) + (cell_h - image.height) // 2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out)
+
+
 def style_grid(photo_paths, out, side=192, model_name=None):
     """Rows: the photos; columns: the photo, then each preset (the network's output), titled."""
-    from PIL import ImageDraw
     network = stylizer(model_name)
     names = network.module.styles
     rows = []
     for path in photo_paths:
         photo = style_photo(path, side)
         rows.append([photo] + [api.stylize(photo, name, model=network.name) for name in names])
-    cell_w, cell_h = max(r[0].width for r in rows), max(r[0].height for r in rows)
-    figure = Image.new("RGB", ((cell_w + 4) * (len(names) + 1), 16 + (cell_h + 4) * len(rows)), "white")
-    draw = ImageDraw.Draw(figure)
-    for c, title in enumerate(["photo"] + names):
-        draw.text((c * (cell_w + 4) + 2, 2), title, fill="black")
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            figure.paste(image, (c * (cell_w + 4) + (cell_w - image.width) // 2,
-                                 16 + r * (cell_h + 4) + (cell_h - image.height) // 2))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    figure.save(out)
+    titled_grid(rows, ["photo"] + names, max(r[0].width for r in rows), max(r[0].height for r in rows), out)
     print(f"\nwrote {out}: rows {', '.join(Path(p).name for p in photo_paths)}; columns: the photo, then each preset")
 
 
@@ -150,7 +159,6 @@ def style_blind_pairs(data, photo_paths, out, new_model, old_model, side=384, se
 def any_style_grid(data, photo_paths, out, side=256, model_name=None):
     """Rows: the photos; columns: each painting (the presets' and one never seen), painted by the one-pass network
     (genimg.stylize_any); a first row shows the paintings."""
-    from PIL import ImageDraw
     network = arbitrary_stylizer(model_name)
     paintings = losses.find_paintings(data)
     files = [file for file, _, _ in losses.PRESETS.values()] + [HELD_OUT_PAINTING[0]]
@@ -159,19 +167,6 @@ def any_style_grid(data, photo_paths, out, side=256, model_name=None):
     for path in photo_paths:
         photo = style_photo(path, side)
         rows.append([photo] + [api.stylize_any(photo, paintings / f, model=network.name) for f in files])
-    cell = side
-    figure = Image.new("RGB", ((cell + 4) * len(rows[0]), 16 + (cell + 4) * len(rows)), "white")
-    draw = ImageDraw.Draw(figure)
-    for c, title in enumerate(["photo"] + titles):
-        draw.text((c * (cell + 4) + 2, 2), title, fill="black")
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            if image is None:
-                continue
-            image = image.copy()
-            image.thumbnail((cell, cell))
-            figure.paste(image, (c * (cell + 4) + (cell - image.width) // 2, 16 + r * (cell + 4) + (cell - image.height) // 2))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    figure.save(out)
+    titled_grid(rows, ["photo"] + titles, side, side, out)
     print(f"\nwrote {out}: the paintings, then rows {', '.join(Path(p).name for p in photo_paths)} painted by "
           f"{network.name}")

@@ -175,7 +175,6 @@ class AdaINTrainer(Trainer):
         self.vgg = loss_vgg(recipe, device)
         self.model = family.build(recipe.get("config")).to(device)
         self.model.encoder.load_state_dict(self.vgg.features[:ENCODER_LAYERS].state_dict())
-        self.first_batch = True
         self.card_extras["encoder"] = f"VGG16 conv1_1 to relu3_3 from {getattr(self.vgg, 'source', 'the loss VGG')}"
         self.optimizers = {"opt": torch.optim.Adam(self.model.decoder.parameters(), recipe["lr"], betas=recipe["betas"])}
         self.modules = {"model": self.model}
@@ -220,11 +219,10 @@ class AdaINTrainer(Trainer):
     def step(self, batch, style, autocast):
         photo, style = batch.to(self.device), style.to(self.device)
         opt = self.optimizers["opt"]
-        if self.first_batch and self.current_step == 0:  # a fresh run (a resumed one loads the scale with the weights)
+        if self.current_step == 0:  # a fresh run (a resumed one loads the scale with the weights)
             with torch.no_grad():
                 spreads = [f.float().std() for f in self.model.encode(torch.cat([photo, style]))]
             self.model.decoder.input_scale.copy_(torch.stack(spreads))
-        self.first_batch = False
         if self.current_step < self.reconstruction_steps:
             # First learn to invert the encoder (pixel L1, no loss VGG: several times faster a step). Straight into
             # the AdaIN losses, the decoder painted edge-like halos in one palette for every painting after

@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from ... import hardware, photos
+from . import texture
 from .network import composite
 
 MAX_SIDE = 768  # the network works on at most 768 px on the longer side (Kodak photos run at full size)
@@ -184,7 +185,6 @@ TEXTURE_SIDE = 768
 def texture_fill_array(module, rgb: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
     """(H, W, 3) float32 RGB in [0, 1] and an (H, W) bool mask -> (H, W, 3) float32: the hole rebuilt from the
     photo's own patches, chosen to agree with the network's fill (texture.synthesize); known pixels unchanged."""
-    from . import texture
     height, width = mask.shape
     work_h, work_w = network_size(height, width, TEXTURE_SIDE)
     image = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
