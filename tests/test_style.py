@@ -38,14 +38,23 @@ def pixels(image) -> np.ndarray:
 # The network
 
 
+@pytest.mark.parametrize("layout", StyleNetwork.LAYOUTS)
 @pytest.mark.parametrize("size", [(1, 1), (5, 3), (37, 29), (64, 64), (8, 100)])
-def test_network_keeps_the_size(size):
-    network = StyleNetwork(["a", "b"], width=8, blocks=1).eval()
+def test_network_keeps_the_size(size, layout):
+    network = StyleNetwork(["a", "b"], width=8, blocks=1, layout=layout).eval()
     x = torch.rand(2, 3, size[1], size[0])
     with torch.no_grad():
         y = network(x, network.one_hot(torch.tensor([0, 1])))
     assert y.shape == x.shape
     assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_the_full_layout_works_at_full_resolution_and_an_unknown_one_is_refused():
+    network = StyleNetwork(["a"], width=8, blocks=1, layout="full")
+    assert network.down[0].conv.in_channels == 3 and network.to_rgb.kernel_size == (5, 5)
+    assert StyleNetwork(["a"], width=8, blocks=1).down[0].conv.in_channels == 12  # space-to-depth
+    with pytest.raises(ValueError, match="layouts are half, full"):
+        StyleNetwork(["a"], layout="quarter")
 
 
 def test_style_parameters_are_all_that_differ_between_styles():

@@ -5,7 +5,7 @@ from .network import StyleNetwork
 from .trainer import RECIPES, StyleTrainer
 
 FAMILIES = [
-    Family("style", "stylizer", StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5, "body": 96},
+    Family("style", "stylizer", StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5, "body": 96, "layout": "half"},
            StyleTrainer, label="Style presets",
            description="Fast style transfer: Johnson et al.'s network with a conditional instance norm per preset"),
 ]

@@ -178,4 +178,11 @@ RECIPES = {
                           batch_size=4, crop=128, photo_side=384, lr=2e-4, betas=(0.9, 0.999),
                           content_weight=style_losses.CONTENT_WEIGHT, style_weight=3 * style_losses.STYLE_WEIGHT,
                           tv_weight=style_losses.TV_WEIGHT, loss_bf16=True, style_params_lr_scale=10.0),
+    # The full-resolution layout (network.py: no space-to-depth, no bilinear enlargement, so no fine grid), from
+    # scratch, at twice the release's style weight (the release mostly tinted the photo; three times lost the photo).
+    # Not released: closer to Gatys' style error, but it paints warm blobs into flat areas (docs/history.md).
+    "style-full": dict(family="style", dataset="photos", config={"layout": "full"}, steps=4500,
+                       reconstruction_steps=1000, batch_size=4, crop=128, photo_side=384, lr=1e-3, betas=(0.9, 0.999),
+                       content_weight=style_losses.CONTENT_WEIGHT, style_weight=2 * style_losses.STYLE_WEIGHT,
+                       tv_weight=style_losses.TV_WEIGHT, loss_bf16=True, style_params_lr_scale=10.0),
 }
