@@ -15,6 +15,7 @@ import genimg
 import genimg.api
 from genimg import vgg as vgg_lib
 from genimg.families.style import losses as styling
+from genimg.families.style import network as network_layers
 from genimg.families.style.network import StyleNetwork
 from genimg.families.style.trainer import StyleCrops, StyleTrainer
 from genimg.registry import FAMILIES
@@ -38,10 +39,11 @@ def pixels(image) -> np.ndarray:
 # The network
 
 
+@pytest.mark.parametrize("norm", StyleNetwork.NORMS)
 @pytest.mark.parametrize("layout", StyleNetwork.LAYOUTS)
 @pytest.mark.parametrize("size", [(1, 1), (5, 3), (37, 29), (64, 64), (8, 100)])
-def test_network_keeps_the_size(size, layout):
-    network = StyleNetwork(["a", "b"], width=8, blocks=1, layout=layout).eval()
+def test_network_keeps_the_size(size, layout, norm):
+    network = StyleNetwork(["a", "b"], width=8, blocks=1, layout=layout, norm=norm).eval()
     x = torch.rand(2, 3, size[1], size[0])
     with torch.no_grad():
         y = network(x, network.one_hot(torch.tensor([0, 1])))
@@ -55,6 +57,35 @@ def test_the_full_layout_works_at_full_resolution_and_an_unknown_one_is_refused(
     assert StyleNetwork(["a"], width=8, blocks=1).down[0].conv.in_channels == 12  # space-to-depth
     with pytest.raises(ValueError, match="layouts are half, full"):
         StyleNetwork(["a"], layout="quarter")
+    with pytest.raises(ValueError, match="norms are instance, demodulated"):
+        StyleNetwork(["a"], norm="batch")
+
+
+def test_a_demodulated_layer_is_local_and_ignores_the_scale_of_its_style():
+    """Instance norm: a spike painted in one corner changes every pixel (through the statistics), the mechanism of
+    the blobs. Demodulated: pixels out of the spike's reach stay exactly as they were, and scaling a style's
+    gamma changes nothing (the weights are renormalised)."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 16, 16)
+    spiked = x.clone()
+    spiked[..., :2, :2] += 50
+    weights = torch.tensor([[1.0, 0.0]])
+    instance = network_layers.ConvNorm(4, 4, 3, 2)
+    demodulated = network_layers.ModulatedConv(4, 4, 3, 2, relu=False)
+    with torch.no_grad():
+        far = (..., slice(8, None), slice(8, None))
+        assert not torch.allclose(instance(x, weights)[far], instance(spiked, weights)[far])
+        assert torch.equal(demodulated(x, weights)[far], demodulated(spiked, weights)[far])
+        before = demodulated(x, weights)
+        demodulated.gamma[0] *= 10
+        assert torch.allclose(demodulated(x, weights), before, atol=1e-5)
+        # Unit variance in, about unit variance out, whatever the weights' scale.
+        demodulated.conv.weight *= 7
+        out = demodulated(torch.randn(8, 4, 32, 32), weights.expand(8, -1))
+        assert 0.5 < float(out.var()) < 1.5
+    network = StyleNetwork(["a"], width=8, blocks=1, layout="full", norm="demodulated")
+    kinds = [type(m).__name__ for m in network.modules() if type(m).__name__ in ("ConvNorm", "ModulatedConv")]
+    assert kinds[0] == "ConvNorm" and set(kinds[1:]) == {"ModulatedConv"}  # only the photo's own layer normalises
 
 
 def test_style_parameters_are_all_that_differ_between_styles():
@@ -66,9 +97,10 @@ def test_style_parameters_are_all_that_differ_between_styles():
     assert count(seven) - count(one) == 6 * per_style
 
 
-def test_blending_endpoints_equal_the_single_styles_exactly():
+@pytest.mark.parametrize("norm", StyleNetwork.NORMS)
+def test_blending_endpoints_equal_the_single_styles_exactly(norm):
     torch.manual_seed(0)
-    network = StyleNetwork(["a", "b", "c"], width=8, blocks=2).eval()
+    network = StyleNetwork(["a", "b", "c"], width=8, blocks=2, norm=norm).eval()
     for m in network.modules():  # distinct styles (a fresh network has every gamma 1 and beta 0)
         if hasattr(m, "gamma"):
             m.gamma.data.normal_(1, 0.3)

@@ -5,7 +5,8 @@ from .network import StyleNetwork
 from .trainer import RECIPES, StyleTrainer
 
 FAMILIES = [
-    Family("style", "stylizer", StyleNetwork, {"styles": ["style"], "width": 32, "blocks": 5, "body": 96, "layout": "half"},
+    Family("style", "stylizer", StyleNetwork,
+           {"styles": ["style"], "width": 32, "blocks": 5, "body": 96, "layout": "half", "norm": "instance"},
            StyleTrainer, label="Style presets",
            description="Fast style transfer: Johnson et al.'s network with a conditional instance norm per preset"),
 ]
