@@ -21,6 +21,26 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+# VGG16's feature layers up to conv4_3: output channels of each 3x3 convolution, "M" a 2x2 max-pool.
+_VGG16_PLAN = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512)
+
+
+def vgg16_features(count: int) -> nn.Sequential:
+    """The first `count` modules of torchvision's `vgg16().features` (same indices, so the same state-dict keys),
+    untrained. Built here rather than through torchvision, whose vgg16() also initialises the 120-million-parameter
+    classifier: a second per network, on every app start and in every test that builds one."""
+    layers, channels = [], 3
+    for item in _VGG16_PLAN:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
+            channels = item
+    if not 0 < count <= len(layers):
+        raise ValueError(f"VGG16's features up to conv4_3 have {len(layers)} modules, not {count}.")
+    return nn.Sequential(*layers[:count])
+
+
 class VGGUnavailable(ValueError):
     """No VGG16 weights could be found or downloaded."""
 
@@ -30,8 +50,7 @@ class VGGFeatures(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from torchvision.models import vgg16
-        self.features = vgg16().features[:LAYERS["relu4_3"] + 1]
+        self.features = vgg16_features(LAYERS["relu4_3"] + 1)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)

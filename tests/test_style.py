@@ -139,6 +139,19 @@ def test_training_first_reproduces_photos_then_paints_with_fresh_adam_moments():
     assert all(state["step"] == 1 for state in adam.state.values())  # cleared, then one step
 
 
+def test_our_vgg16_layers_are_torchvisions():
+    """VGG16's features are built here (without torchvision's classifier); a weights file for torchvision's
+    vgg16().features must fit them: the same modules, keys and shapes."""
+    from torchvision.models import vgg16
+    with torch.device("meta"):  # no memory, no initialisation
+        theirs = vgg16().features[:vgg_lib.LAYERS["relu4_3"] + 1]
+    ours = vgg_lib.VGGFeatures().features
+    assert [repr(m) for m in ours] == [repr(m) for m in theirs]
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in theirs.state_dict().items()}
+    with pytest.raises(ValueError, match="not 40"):
+        vgg_lib.vgg16_features(40)
+
+
 def test_style_losses_under_bfloat16_match_float32():
     """Training runs the frozen VGG in bfloat16 on a CPU; the Gram matrices must still be float32 sums."""
     torch.manual_seed(0)

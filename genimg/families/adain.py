@@ -31,12 +31,11 @@ import torch
 from PIL import Image
 from torch import nn
 from torch.nn import functional as F
-from torchvision.models import vgg16
 
 from .. import hardware, photos
 from ..family import Family, Trainer
 from ..training import loss_vgg
-from ..vgg import IMAGENET_MEAN, IMAGENET_STD
+from ..vgg import IMAGENET_MEAN, IMAGENET_STD, vgg16_features
 from .style import losses as style_losses
 
 ENCODER_LAYERS = 16  # torchvision vgg16().features[:16]: conv1_1 ... relu3_3 (256 channels, 1/4 resolution)
@@ -93,7 +92,7 @@ class AdaINNetwork(nn.Module):
     def __init__(self, width: int = 96):
         super().__init__()
         self.config = {"width": width}
-        self.encoder = vgg16().features[:ENCODER_LAYERS]
+        self.encoder = vgg16_features(ENCODER_LAYERS)
         self.encoder.requires_grad_(False)
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
